@@ -1,0 +1,3 @@
+from mesh_cli.cli import main
+
+main()

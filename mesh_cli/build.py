@@ -1,0 +1,176 @@
+"""Runs domains in worker processes, in topological order, never two writers of one file at once."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from mesh_cli.errors import MeshError
+
+
+@dataclass
+class Task:
+    """One domain's dbt run, as planned before anything starts."""
+
+    domain: str
+    project_dir: Path
+    target_dir: Path
+    spec: dict
+    env: Callable[[], dict[str, str]]     # computed at start: upstream files exist by then
+    upstreams: list[str]                  # domains of this run it waits for
+    writes: Optional[str] = None          # storage key it writes
+    reads: frozenset[str] = frozenset()   # storage keys it attaches
+    before: Callable[[], list[MeshError]] = lambda: []   # checks just before it starts
+    after: Callable[[], None] = lambda: None            # on success (publishes its interface)
+
+
+@dataclass
+class DomainResult:
+    domain: str
+    status: str                    # success, error, skipped
+    elapsed: float = 0.0
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)   # resource type -> status -> n
+    message: str = ""
+    log: Optional[Path] = None
+    failed_nodes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"domain": self.domain, "status": self.status, "elapsed": round(self.elapsed, 2),
+                "counts": self.counts, "message": self.message, "failed_nodes": self.failed_nodes,
+                "log": str(self.log) if self.log else None}
+
+
+@dataclass
+class BuildResult:
+    domains: list[DomainResult]
+    elapsed: float
+
+    @property
+    def success(self) -> bool:
+        return all(d.status == "success" for d in self.domains)
+
+    def to_dict(self) -> dict:
+        return {"success": self.success, "elapsed": round(self.elapsed, 2),
+                "domains": [d.to_dict() for d in self.domains]}
+
+
+_OK = {"success", "pass"}
+_BAD = {"error", "fail", "runtime error"}
+
+
+def read_run_results(target_dir: Path, since: float) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Counts per resource type and status from dbt's run_results.json, if this run wrote it."""
+    path = target_dir / "run_results.json"
+    if not path.is_file() or path.stat().st_mtime < since:
+        return {}, []
+    counts: dict[str, dict[str, int]] = {}
+    failed = []
+    for r in json.loads(path.read_text(encoding="utf-8")).get("results", []):
+        kind = r["unique_id"].split(".", 1)[0]
+        status = "ok" if r["status"] in _OK else "failed" if r["status"] in _BAD else str(r["status"])
+        counts.setdefault(kind, {}).setdefault(status, 0)
+        counts[kind][status] += 1
+        if status == "failed":
+            failed.append(r["unique_id"])
+    return counts, sorted(failed)
+
+
+@dataclass
+class _Running:
+    task: Task
+    process: subprocess.Popen
+    started: float
+    log: Path
+    result_file: Path
+
+
+def _start(task: Task, work_dir: Path) -> _Running:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    log = work_dir / f"{task.domain}.log"
+    result_file = work_dir / f"{task.domain}.result.json"
+    result_file.unlink(missing_ok=True)
+    spec_file = work_dir / f"{task.domain}.spec.json"
+    spec_file.write_text(json.dumps({**task.spec, "result_file": str(result_file)}), encoding="utf-8")
+    env = {**os.environ, **task.env()}
+    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")  # offline machines: no tracking calls
+    handle = log.open("w", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mesh_cli.runner", str(spec_file)],
+        cwd=task.project_dir, env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    )
+    handle.close()
+    return _Running(task, process, time.time(), log, result_file)
+
+
+def _finish(run: _Running) -> DomainResult:
+    elapsed = time.time() - run.started
+    code = run.process.returncode
+    counts, failed = read_run_results(run.task.target_dir, run.started)
+    if code == 0:
+        try:
+            run.task.after()
+        except (OSError, ValueError) as exc:
+            return DomainResult(run.task.domain, "error", elapsed, counts,
+                                f"built, but publishing its interface failed: {exc}", run.log)
+        return DomainResult(run.task.domain, "success", elapsed, counts, "", run.log)
+    command = "build"
+    if run.result_file.is_file():
+        steps = json.loads(run.result_file.read_text(encoding="utf-8"))["steps"]
+        command = steps[-1]["command"] if steps else command
+    detail = f"{len(failed)} failed: {', '.join(failed[:3])}{' ...' if len(failed) > 3 else ''}; " if failed else ""
+    message = (f"dbt {command} failed in domain '{run.task.domain}' (exit {code}); "
+               f"{detail}see the log: {run.log}")
+    return DomainResult(run.task.domain, "error", elapsed, counts, message, run.log, failed)
+
+
+def _conflicts(task: Task, running: list[_Running]) -> bool:
+    for r in running:
+        other = r.task
+        if task.writes and (task.writes == other.writes or task.writes in other.reads):
+            return True
+        if other.writes and other.writes in task.reads:
+            return True
+    return False
+
+
+def run_tasks(tasks: list[Task], work_dir: Path, workers: int = 2,
+              on_result: Callable[[DomainResult], None] = lambda r: None) -> BuildResult:
+    """Run `tasks` (given in topological order). A failed domain's downstreams are skipped;
+    independent domains still run."""
+    began = time.time()
+    pending = list(tasks)
+    running: list[_Running] = []
+    results: dict[str, DomainResult] = {}
+
+    def record(result: DomainResult) -> None:
+        results[result.domain] = result
+        on_result(result)
+
+    while pending or running:
+        for task in list(pending):
+            blocked = [u for u in task.upstreams if u in results and results[u].status != "success"]
+            if blocked:
+                pending.remove(task)
+                record(DomainResult(task.domain, "skipped",
+                                    message=f"skipped because upstream domain '{blocked[0]}' did not build"))
+                continue
+            if len(running) >= workers or any(u not in results for u in task.upstreams) or _conflicts(task, running):
+                continue
+            pending.remove(task)
+            errors = task.before()
+            if errors:
+                record(DomainResult(task.domain, "error", message="\n".join(e.message for e in errors)))
+                continue
+            running.append(_start(task, work_dir))
+        for run in [r for r in running if r.process.poll() is not None]:
+            running.remove(run)
+            record(_finish(run))
+        if running:
+            time.sleep(0.05)
+    order = {t.domain: i for i, t in enumerate(tasks)}
+    return BuildResult(sorted(results.values(), key=lambda r: order[r.domain]), time.time() - began)

@@ -1,0 +1,158 @@
+"""The command line: parse options, call the core, render, set the exit code. Nothing else."""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from mesh_cli import __version__
+from mesh_cli.errors import MeshError
+from mesh_cli.mesh import BuildOptions, Mesh
+from mesh_cli import render
+
+
+class MeshGroup(click.Group):
+    """Turns every MeshError into `Error: ...` on stderr, in this one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MeshError as exc:
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            for line in exc.lines():
+                click.secho(f"Error: {line}", fg="red", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence, exit 2 as dbt does
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            click.secho(f"Error: internal error: {exc.__class__.__name__}: {exc}; rerun with "
+                        f"`mesh --debug ...` for the traceback", fg="red", err=True)
+            ctx.exit(2)
+
+
+def project_dir_option(f: Callable) -> Callable:
+    return click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=".",
+                        show_default=True, help="The mesh's folder (holding mesh.yml or dbt projects).")(f)
+
+
+def select_options(f: Callable) -> Callable:
+    f = click.option("--exclude", multiple=True, metavar="DOMAIN", help="Domains to leave out (same words as --select).")(f)
+    return click.option("--select", "-s", multiple=True, metavar="DOMAIN",
+                        help="Domains to include: name, +name (with upstreams), name+ (with downstreams).")(f)
+
+
+def format_option(*choices: str) -> Callable:
+    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True,
+                        help="Output format.")
+
+
+@click.group(cls=MeshGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, prog_name="mesh")
+def cli(debug: bool) -> None:
+    """mesh: run many dbt projects as one data mesh.
+
+    \b
+    Example:
+      mesh build            # build every domain in dependency order
+    """
+
+
+@cli.command()
+@project_dir_option
+@select_options
+@click.option("--target", "-t", help="dbt target to use (default: the profile's).")
+@click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of profiles.yml, for every domain.")
+@click.option("--threads", type=click.IntRange(1), help="dbt threads inside each domain.")
+@click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Domains built at the same time.")
+@format_option("text", "json")
+def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], target: str | None,
+          profiles_dir: Path | None, threads: int | None, workers: int, fmt: str) -> None:
+    """Run `dbt build` in every selected domain, upstreams first.
+
+    A failed domain's downstreams are skipped; independent domains still run.
+
+    \b
+    Example:
+      mesh build --select +marketing --threads 4
+    """
+    mesh = Mesh.load(project_dir)
+    options = BuildOptions(select, exclude, target, profiles_dir, threads, workers)
+    tasks = mesh.plan(options)
+    if fmt == "text":
+        click.echo(f"Building {len(tasks)} domain{'s' if len(tasks) != 1 else ''} "
+                   f"({', '.join(t.domain for t in tasks)}) with {workers} worker{'s' if workers != 1 else ''}")
+    result = mesh.run(tasks, options, on_result=_print_result if fmt == "text" else lambda r: None)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(render.build_summary(result))
+    sys.exit(0 if result.success else 1)
+
+
+def _print_result(result: Any) -> None:
+    label, colour, rest = render.domain_line(result)
+    click.echo(f"{click.style(label, fg=colour)} {rest}")
+    if result.status == "error":
+        for line in result.message.splitlines():
+            click.secho(f"Error: {line}", fg="red", err=True)
+
+
+@cli.command(name="ls")
+@project_dir_option
+@click.option("--select", "-s", multiple=True, metavar="DOMAIN", help="Domains to list (dbt selection words).")
+@format_option("text", "json")
+def ls_command(project_dir: Path, select: tuple[str, ...], fmt: str) -> None:
+    """List domains: owner, upstreams, downstreams and public models.
+
+    \b
+    Example:
+      mesh ls --format json
+    """
+    infos = Mesh.load(project_dir).describe(select)
+    click.echo(json.dumps([i.to_dict() for i in infos], indent=2) if fmt == "json" else render.ls_text(infos))
+
+
+@cli.command()
+@project_dir_option
+@format_option("text", "dot", "mermaid", "json")
+def graph(project_dir: Path, fmt: str) -> None:
+    """Show the domain graph; each edge names the models that cross it.
+
+    \b
+    Example:
+      mesh graph --format mermaid
+    """
+    click.echo(render.graph_text(Mesh.load(project_dir).graph, fmt))
+
+
+@cli.command()
+@project_dir_option
+@click.argument("domain")
+@click.option("--target", "-t", help="dbt target to use (default: the profile's).")
+@format_option("shell", "json")
+def env(project_dir: Path, domain: str, target: str | None, fmt: str) -> None:
+    """Print the environment to run plain dbt inside DOMAIN as mesh does.
+
+    \b
+    Example:
+      cd domains/marketing && eval "$(mesh env marketing --project-dir ../..)" \\
+        && dbt build --profiles-dir ../../profiles
+    """
+    values = Mesh.load(project_dir).env(domain, BuildOptions(target=target))
+    if fmt == "json":
+        click.echo(json.dumps(values, indent=2, sort_keys=True))
+    else:
+        click.echo("\n".join(f"export {k}={shlex.quote(v)}" for k, v in sorted(values.items())))
+
+
+def main() -> None:
+    cli(prog_name="mesh")

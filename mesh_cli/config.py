@@ -1,0 +1,78 @@
+"""mesh.yml: loaded and validated once, at the boundary."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mesh_cli.errors import ConfigError
+
+CONFIG_FILE = "mesh.yml"
+DEFAULT_STATE_DIR = ".mesh"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Owner(_Strict):
+    team: Optional[str] = None
+    email: Optional[str] = None
+
+
+class DomainSettings(_Strict):
+    owner: Optional[Owner] = None
+    description: Optional[str] = None
+
+
+class MeshConfig(_Strict):
+    name: Optional[str] = None
+    # Globs (relative to the mesh root) of dbt project folders; None means: search the whole root.
+    domain_paths: Optional[list[str]] = None
+    profile: str = "mesh"
+    target: Optional[str] = None
+    warehouse_dir: str = f"{DEFAULT_STATE_DIR}/warehouse"
+    domains: dict[str, DomainSettings] = Field(default_factory=dict)
+
+
+def _location(path: Path, loc: tuple[Any, ...]) -> str:
+    key = ".".join(str(p) for p in loc) if loc else "(top level)"
+    return f"{path}: {key}"
+
+
+def load_config(root: Path) -> tuple[MeshConfig, Optional[Path]]:
+    """Read `root/mesh.yml` if present; without it every default applies."""
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return MeshConfig(name=root.resolve().name), None
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(where, "is not valid YAML", f"fix the syntax ({getattr(exc, 'problem', exc)})") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), "must be a mapping of keys (name, domain_paths, domains, ...)")
+    try:
+        config = MeshConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = _location(path, first["loc"])
+        if first["type"] == "extra_forbidden":
+            allowed = _allowed_keys(first["loc"][:-1])
+            raise ConfigError(loc, "unknown key", f"allowed keys here: {', '.join(allowed)}") from exc
+        raise ConfigError(loc, first["msg"].lower(), "see the mesh.yml section of the README") from exc
+    if config.name is None:
+        config.name = root.resolve().name
+    return config, path
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the mapping at `loc` accepts, so an unknown-key error can list them."""
+    models: dict[int, type[BaseModel]] = {0: MeshConfig, 2: DomainSettings, 3: Owner}
+    model = models.get(len(loc), MeshConfig)
+    return sorted(model.model_fields)

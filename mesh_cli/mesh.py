@@ -1,0 +1,161 @@
+"""The façade the CLI calls: load a mesh once, then list, graph, check refs and build it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+from mesh_cli.access import check_refs
+from mesh_cli.build import BuildResult, DomainResult, Task, run_tasks
+from mesh_cli.config import MeshConfig, load_config
+from mesh_cli.discovery import Domain, discover
+from mesh_cli.errors import MeshError, NotBuiltError, raise_all
+from mesh_cli.graph import MeshGraph
+from mesh_cli.interface import STATE_DIR, load_interface, publish
+from mesh_cli.links import Links, link
+from mesh_cli.storage import Storage, domain_env, resolve_storage
+
+
+@dataclass
+class BuildOptions:
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    target: Optional[str] = None
+    profiles_dir: Optional[Path] = None
+    threads: Optional[int] = None
+    workers: int = 2
+
+
+@dataclass
+class DomainInfo:
+    name: str
+    path: str
+    owner: dict[str, Optional[str]]
+    upstreams: list[str]
+    downstreams: list[str]
+    built: bool
+    public_models: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+class Mesh:
+    def __init__(self, root: Path, config: MeshConfig, domains: list[Domain]) -> None:
+        self.root = root
+        self.config = config
+        self.domains = {d.name: d for d in domains}
+
+    @classmethod
+    def load(cls, project_dir: Path | str = ".") -> "Mesh":
+        root = Path(project_dir).resolve()
+        config, _ = load_config(root)
+        return cls(root, config, discover(root, config))
+
+    @cached_property
+    def links(self) -> Links:
+        found = link(list(self.domains.values()))
+        raise_all(found.errors)
+        found.graph.check_acyclic()
+        return found
+
+    @property
+    def graph(self) -> MeshGraph:
+        return self.links.graph
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def interface(self, domain: str) -> Optional[dict[str, Any]]:
+        return load_interface(self.root, domain)
+
+    def storage(self, domain: str, options: BuildOptions = BuildOptions()) -> Storage:
+        return resolve_storage(self.domains[domain], self.root, self.config, options.profiles_dir,
+                               options.target or self.config.target)
+
+    def env(self, domain: str, options: BuildOptions = BuildOptions()) -> dict[str, str]:
+        """What a dbt process of `domain` needs in its environment to run inside this mesh."""
+        if domain not in self.domains:
+            self.graph.select([domain])  # raises the unknown-domain error with the known names
+        ups = [(u, self.storage(u, options)) for u in self.graph.upstreams(domain)]
+        return domain_env(self.root, self.domains[domain], self.storage(domain, options), ups)
+
+    def describe(self, select: Iterable[str] = ()) -> list[DomainInfo]:
+        infos = []
+        for name in self.graph.select(select):
+            interface = self.interface(name)
+            owner = self.domains[name].owner
+            models = [
+                {"name": m["name"], "version": m["version"], "latest_version": m["latest_version"],
+                 "deprecation_date": m["deprecation_date"], "contract_enforced": m["contract_enforced"],
+                 "group": m["group"]}
+                for m in (interface or {}).get("models", []) if m["access"] == "public"
+            ]
+            infos.append(DomainInfo(
+                name, str(self.domains[name].path.relative_to(self.root)) if self.domains[name].path.is_relative_to(self.root) else str(self.domains[name].path),
+                {"team": owner.team if owner else None, "email": owner.email if owner else None},
+                self.graph.upstreams(name), self.graph.downstreams(name), interface is not None, models,
+            ))
+        return infos
+
+    def _steps(self, domain: Domain) -> list[str]:
+        steps = []
+        if domain.has_packages and not domain.packages_installed:
+            steps.append("deps")
+        # dbt build does not order seeds before models that read them through source(): seed first
+        # on a domain's first build so such projects build on an empty warehouse.
+        if self.interface(domain.name) is None and domain.seed_files():
+            steps.append("seed")
+        return steps + ["build"]
+
+    def _interfaces(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {n: i for n in names if (i := self.interface(n)) is not None}
+
+    def plan(self, options: BuildOptions) -> list[Task]:
+        """Tasks for the selected domains, after every check that can run before anything builds."""
+        selected = self.graph.select(options.select, options.exclude)
+        chosen = set(selected)
+        errors: list[MeshError] = []
+        outside = {u for d in selected for u in self.graph.upstreams(d) if u not in chosen}
+        for d in selected:
+            errors += [NotBuiltError(d, u) for u in self.graph.upstreams(d) if u in outside and self.interface(u) is None]
+        # Producers outside this run are judged now; producers in it, just before their consumer runs.
+        crosses = [c for d in selected for c in self.links.refs_of(d) if c.producer in outside]
+        errors += check_refs(crosses, self._interfaces(outside))
+        raise_all(errors)
+        return [self._task(d, chosen, options) for d in selected]
+
+    def _task(self, name: str, chosen: set[str], options: BuildOptions) -> Task:
+        domain = self.domains[name]
+        storage = self.storage(name, options)
+        ups = self.graph.upstreams(name)
+        in_run = [u for u in ups if u in chosen]
+        reads = frozenset(k for u in ups if (k := self.storage(u, options).key) is not None)
+
+        def before() -> list[MeshError]:
+            return check_refs([c for c in self.links.refs_of(name) if c.producer in in_run], self._interfaces(in_run))
+
+        return Task(
+            domain=name, project_dir=domain.path, target_dir=domain.target_dir,
+            spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir),
+                  "target": options.target or self.config.target, "threads": options.threads,
+                  "steps": self._steps(domain)},
+            env=lambda: self.env(name, options), upstreams=in_run, writes=storage.key, reads=reads,
+            before=before, after=lambda: publish(self.root, name, domain.target_dir) and None,
+        )
+
+    def build(self, options: BuildOptions = BuildOptions(),
+              on_result: Callable[[DomainResult], None] = lambda r: None) -> BuildResult:
+        return self.run(self.plan(options), options, on_result)
+
+    def run(self, tasks: list[Task], options: BuildOptions,
+            on_result: Callable[[DomainResult], None] = lambda r: None) -> BuildResult:
+        for storage in {self.storage(t.domain, options) for t in tasks}:
+            if storage.managed and storage.database is not None:
+                storage.database.parent.mkdir(parents=True, exist_ok=True)
+        result = run_tasks(tasks, self.state_dir / "logs", options.workers, on_result)
+        (self.state_dir / "run_results.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
+        return result

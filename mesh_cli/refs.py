@@ -1,0 +1,88 @@
+"""Reading refs and model names out of a domain's files, before dbt parses anything."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+from mesh_cli.discovery import Domain, read_yaml
+
+# ref('model'), ref("pkg", "model"), ref('pkg', 'model', v=2), ref('model', version='1')
+_REF = re.compile(
+    r"""\bref\(\s*(?P<q1>['"])(?P<a>[^'"]+)(?P=q1)\s*"""
+    r"""(?:,\s*(?P<q2>['"])(?P<b>[^'"]+)(?P=q2)\s*)?"""
+    r"""(?:,\s*(?:v|version)\s*=\s*(?P<q3>['"]?)(?P<v>[\w.]+)(?P=q3)\s*)?\)"""
+)
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+_SNAPSHOT = re.compile(r"\{%-?\s*snapshot\s+(\w+)")
+_SOURCE_SUFFIXES = {".sql", ".py", ".yml", ".yaml", ".md"}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One ref() call found in a domain's files."""
+
+    domain: str
+    package: Optional[str]
+    name: str
+    version: Optional[str]
+    file: Path
+    line: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def _blank_comments(text: str) -> str:
+    # Keep line numbers: replace a comment by as many newlines as it spans.
+    return _JINJA_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+
+
+def _files(domain: Domain) -> Iterator[Path]:
+    for folder in domain.source_dirs():
+        if folder.is_dir():
+            yield from (p for p in sorted(folder.rglob("*")) if p.suffix in _SOURCE_SUFFIXES and p.is_file())
+
+
+def scan_refs(domain: Domain) -> list[Ref]:
+    refs: list[Ref] = []
+    for path in _files(domain):
+        if path.suffix == ".md":
+            continue
+        text = _blank_comments(path.read_text(encoding="utf-8", errors="replace"))
+        for m in _REF.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            package, name = (m["a"], m["b"]) if m["b"] else (None, m["a"])
+            refs.append(Ref(domain.name, package, name, m["v"], path, line))
+    return refs
+
+
+def model_names(domain: Domain) -> set[str]:
+    """Every name ref() can reach in the domain: models, versioned models, seeds, snapshots."""
+    names: set[str] = set()
+    for folder in domain.source_dirs():
+        if not folder.is_dir():
+            continue
+        for path in folder.rglob("*"):
+            if path.suffix in (".sql", ".py") and path.is_file():
+                names.add(path.stem)
+                if path.suffix == ".sql" and "snapshot" in path.read_text(encoding="utf-8", errors="replace"):
+                    names.update(_SNAPSHOT.findall(path.read_text(encoding="utf-8", errors="replace")))
+            elif path.suffix in (".yml", ".yaml") and path.is_file():
+                names.update(_yaml_model_names(path))
+    names.update(p.stem for p in domain.seed_files())
+    return names
+
+
+def _yaml_model_names(path: Path) -> set[str]:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        return set()
+    found = set()
+    for key in ("models", "snapshots", "seeds"):
+        for entry in data.get(key) or []:
+            if isinstance(entry, dict) and entry.get("name"):
+                found.add(str(entry["name"]))
+    return found

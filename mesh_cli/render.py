@@ -1,0 +1,93 @@
+"""Text, JSON, DOT and Mermaid renderings of result objects. Pure: returns strings."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mesh_cli.build import BuildResult, DomainResult
+from mesh_cli.graph import MeshGraph
+from mesh_cli.mesh import DomainInfo
+
+_KINDS = ("seed", "model", "snapshot", "test", "unit_test")
+
+
+def counts_text(counts: dict[str, dict[str, int]]) -> str:
+    parts = []
+    for kind in (*_KINDS, *sorted(set(counts) - set(_KINDS))):
+        statuses = counts.get(kind)
+        if not statuses:
+            continue
+        total = sum(statuses.values())
+        label = f"{total} {kind.replace('_', ' ')}{'s' if total != 1 else ''}"
+        bad = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()) if s != "ok")
+        parts.append(f"{label} ({bad})" if bad else label)
+    return ", ".join(parts) or "nothing ran"
+
+
+STATUS_LABEL = {"success": ("OK", "green"), "error": ("ERROR", "red"), "skipped": ("SKIP", "yellow")}
+
+
+def domain_line(result: DomainResult, width: int = 12) -> tuple[str, str, str]:
+    """(label, colour, rest) for one finished domain."""
+    label, colour = STATUS_LABEL[result.status]
+    if result.status == "skipped":
+        rest = f"{result.domain:<{width}} {result.message}"
+    else:
+        rest = f"{result.domain:<{width}} {counts_text(result.counts)}  [{result.elapsed:.1f}s]"
+    return f"{label:<5}", colour, rest
+
+
+def build_summary(result: BuildResult) -> str:
+    n = {s: sum(1 for d in result.domains if d.status == s) for s in ("success", "error", "skipped")}
+    return (f"Done in {result.elapsed:.1f}s: {n['success']} succeeded, {n['error']} failed, "
+            f"{n['skipped']} skipped")
+
+
+def ls_text(infos: list[DomainInfo]) -> str:
+    lines = []
+    for info in infos:
+        owner = " ".join(x for x in (info.owner.get("team"), f"<{info.owner['email']}>" if info.owner.get("email") else None) if x)
+        lines.append(f"{info.name}  ({info.path}){'  owner: ' + owner if owner else ''}")
+        lines.append(f"  upstreams:   {', '.join(info.upstreams) or '-'}")
+        lines.append(f"  downstreams: {', '.join(info.downstreams) or '-'}")
+        if not info.built:
+            lines.append("  public models: unknown until built (mesh build)")
+        elif not info.public_models:
+            lines.append("  public models: none")
+        else:
+            lines.append("  public models:")
+            for m in info.public_models:
+                version = f" v{m['version']}" if m["version"] is not None else ""
+                latest = " (latest)" if m["version"] is not None and str(m["version"]) == str(m["latest_version"]) else ""
+                deprecated = f" deprecated {m['deprecation_date'][:10]}" if m["deprecation_date"] else ""
+                contract = "contract enforced" if m["contract_enforced"] else "no contract"
+                lines.append(f"    {m['name']}{version}{latest}  {contract}{deprecated}")
+    return "\n".join(lines)
+
+
+def graph_data(graph: MeshGraph) -> dict[str, Any]:
+    return {
+        "domains": graph.domains,
+        "edges": [{"upstream": u, "downstream": d, "models": models, "kinds": kinds}
+                  for u, d, models, kinds in graph.edges()],
+    }
+
+
+def graph_text(graph: MeshGraph, fmt: str) -> str:
+    edges = graph.edges()
+    if fmt == "json":
+        return json.dumps(graph_data(graph), indent=2)
+    if fmt == "dot":
+        lines = ["digraph mesh {", "  rankdir=LR;"]
+        lines += [f'  "{n}";' for n in graph.domains]
+        lines += [f'  "{u}" -> "{d}" [label="{", ".join(m) or "declared"}"];' for u, d, m, _ in edges]
+        return "\n".join(lines + ["}"])
+    if fmt == "mermaid":
+        lines = ["graph LR"]
+        lines += [f"  {n}" for n in graph.domains if not any(n in (u, d) for u, d, _, _ in edges)]
+        lines += [f'  {u} -->|"{", ".join(m) or "declared"}"| {d}' for u, d, m, _ in edges]
+        return "\n".join(lines)
+    order = graph.order()
+    lines = [f"{len(order)} domains in build order: {', '.join(order)}"]
+    lines += [f"{u} -> {d}: {', '.join(m) or '(declared, no refs yet)'}" for u, d, m, _ in edges]
+    return "\n".join(lines)
