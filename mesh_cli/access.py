@@ -23,7 +23,10 @@ def check_ref(cross: CrossRef, interface: dict[str, Any]) -> Optional[MeshError]
             return UnknownModelError(ref.domain, cross.producer, ref.name, ref.where, version=ref.version)
     model = found[0]
     if model["access"] != "public":
-        return AccessViolationError(ref.domain, cross.producer, ref.name, model["access"], model.get("group"), ref.where)
+        owner = (interface.get("groups", {}).get(model.get("group")) or {}).get("owner") or {}
+        contact = owner.get("email") or owner.get("name")
+        return AccessViolationError(ref.domain, cross.producer, ref.name, model["access"], model.get("group"),
+                                    ref.where, contact)
     return None
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -34,6 +35,7 @@ class DomainResult:
     domain: str
     status: str                    # success, error, skipped
     elapsed: float = 0.0
+    started_at: Optional[float] = None    # epoch seconds, None when it never started
     counts: dict[str, dict[str, int]] = field(default_factory=dict)   # resource type -> status -> n
     message: str = ""
     log: Optional[Path] = None
@@ -41,7 +43,7 @@ class DomainResult:
 
     def to_dict(self) -> dict:
         return {"domain": self.domain, "status": self.status, "elapsed": round(self.elapsed, 2),
-                "counts": self.counts, "message": self.message, "failed_nodes": self.failed_nodes,
+                "started_at": self.started_at, "counts": self.counts, "message": self.message, "failed_nodes": self.failed_nodes,
                 "log": str(self.log) if self.log else None}
 
 
@@ -60,6 +62,7 @@ class BuildResult:
 
 
 _OK = {"success", "pass"}
+_HEADING = re.compile(r"^(\w+ )*\w*Error$")
 _BAD = {"error", "fail", "runtime error"}
 
 
@@ -115,17 +118,25 @@ def _finish(run: _Running) -> DomainResult:
         try:
             run.task.after()
         except (OSError, ValueError) as exc:
-            return DomainResult(run.task.domain, "error", elapsed, counts,
+            return DomainResult(run.task.domain, "error", elapsed, run.started, counts,
                                 f"built, but publishing its interface failed: {exc}", run.log)
-        return DomainResult(run.task.domain, "success", elapsed, counts, "", run.log)
-    command = "build"
+        return DomainResult(run.task.domain, "success", elapsed, run.started, counts, "", run.log)
+    command, reason = "build", ""
     if run.result_file.is_file():
         steps = json.loads(run.result_file.read_text(encoding="utf-8"))["steps"]
-        command = steps[-1]["command"] if steps else command
+        if steps:
+            command, reason = steps[-1]["command"], _first_reason(steps[-1].get("exception"))
     detail = f"{len(failed)} failed: {', '.join(failed[:3])}{' ...' if len(failed) > 3 else ''}; " if failed else ""
-    message = (f"dbt {command} failed in domain '{run.task.domain}' (exit {code}); "
-               f"{detail}see the log: {run.log}")
-    return DomainResult(run.task.domain, "error", elapsed, counts, message, run.log, failed)
+    detail += f"{reason}; " if reason else ""
+    message = f"dbt {command} failed in domain '{run.task.domain}' (exit {code}): {detail}see the log: {run.log}"
+    return DomainResult(run.task.domain, "error", elapsed, run.started, counts, message, run.log, failed)
+
+
+def _first_reason(exception: Optional[str]) -> str:
+    """The telling line of a dbt exception, without its 'Runtime Error' style heading."""
+    lines = [line.strip() for line in (exception or "").splitlines() if line.strip()]
+    telling = [line for line in lines if not _HEADING.match(line)]
+    return telling[0] if telling else ""
 
 
 def _conflicts(task: Task, running: list[_Running]) -> bool:

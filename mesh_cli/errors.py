@@ -71,10 +71,13 @@ class UnknownModelError(ViolationError):
 
 
 class AccessViolationError(ViolationError):
-    def __init__(self, consumer: str, producer: str, model: str, access: str, group: str | None, where: str) -> None:
+    def __init__(self, consumer: str, producer: str, model: str, access: str, group: str | None, where: str,
+                 contact: str | None = None) -> None:
         self.consumer, self.producer, self.model, self.access, self.group, self.where = (
             consumer, producer, model, access, group, where)
+        self.contact = contact
         owner = f"group '{group}'" if group else f"domain '{producer}' (no group)"
+        owner += f" (owner: {contact})" if contact else ""
         super().__init__(
             f"{where}: domain '{consumer}' refs '{producer}.{model}', which is {access} to {owner}; "
             f"only public models can be used across domains: ask the owners of '{producer}' to make it "

@@ -32,6 +32,8 @@ def domain_line(result: DomainResult, width: int = 12) -> tuple[str, str, str]:
     label, colour = STATUS_LABEL[result.status]
     if result.status == "skipped":
         rest = f"{result.domain:<{width}} {result.message}"
+    elif result.started_at is None:
+        rest = f"{result.domain:<{width}} not run: refused before dbt started"
     else:
         rest = f"{result.domain:<{width}} {counts_text(result.counts)}  [{result.elapsed:.1f}s]"
     return f"{label:<5}", colour, rest

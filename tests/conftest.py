@@ -1,0 +1,47 @@
+"""Fixture meshes are copied to a temp folder before anything runs in them."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from mesh_cli.cli import cli
+from mesh_cli.mesh import Mesh
+
+FIXTURES = Path(__file__).parent / "fixtures"
+_IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages", ".mesh", ".user.yml", "*.duckdb*")
+
+
+def copy_fixture(name: str, dest: Path) -> Path:
+    root = dest / name
+    shutil.copytree(FIXTURES / name, root, ignore=_IGNORE)
+    return root
+
+
+def mesh_cli(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def basic(tmp_path: Path) -> Path:
+    """A fresh, never-built copy of the basic mesh (core <- sales, ops alone)."""
+    return copy_fixture("basic", tmp_path)
+
+
+@pytest.fixture(scope="session")
+def built_basic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The basic mesh built once per session, for tests that only read it."""
+    root = copy_fixture("basic", tmp_path_factory.mktemp("built"))
+    result = Mesh.load(root).build()
+    assert result.success, result.to_dict()
+    return root
+
+
+@pytest.fixture
+def rebuilt_basic(built_basic: Path, tmp_path: Path) -> Path:
+    """A private copy of the built basic mesh, state and warehouse included, to mutate."""
+    root = tmp_path / "basic"
+    shutil.copytree(built_basic, root, ignore=shutil.ignore_patterns("*.duckdb.wal"))
+    return root
