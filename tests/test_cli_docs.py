@@ -1,0 +1,47 @@
+"""Every command has help with an example and a README section; the error edge behaves."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import mesh_cli
+from mesh_cli.cli import cli
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_command_has_help_with_example_and_readme_section(name: str) -> None:
+    result = mesh_cli(name, "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout
+    assert "--project-dir" in result.stdout
+    assert f"### `mesh {name}`" in README
+
+
+def test_readme_documents_no_command_that_does_not_exist() -> None:
+    documented = {line.split("`mesh ")[1].rstrip("`") for line in README.splitlines() if line.startswith("### `mesh ")}
+    assert documented == set(cli.commands)
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "mesh_cli", "--version"], capture_output=True, text=True, cwd=tmp_path)
+    assert (run.returncode, run.stdout) == (0, "mesh, version 0.1.0\n")
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    plain = mesh_cli("ls", "--project-dir", str(tmp_path))
+    assert "Traceback" not in plain.stderr
+    debug = mesh_cli("--debug", "ls", "--project-dir", str(tmp_path))
+    assert debug.exit_code == 2
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert debug.stderr.splitlines()[-1].startswith(f"Error: {tmp_path}: no dbt projects found")
+
+
+def test_usage_error_exits_2() -> None:
+    result = mesh_cli("graph", "--format", "png")
+    assert result.exit_code == 2
+    assert "Invalid value for '--format'" in result.stderr
