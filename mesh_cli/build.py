@@ -150,7 +150,8 @@ def _conflicts(task: Task, running: list[_Running]) -> bool:
 
 
 def run_tasks(tasks: list[Task], work_dir: Path, workers: int = 2,
-              on_result: Callable[[DomainResult], None] = lambda r: None) -> BuildResult:
+              on_result: Callable[[DomainResult], None] = lambda r: None,
+              on_start: Callable[[str], None] = lambda name: None) -> BuildResult:
     """Run `tasks` (given in topological order). A failed domain's downstreams are skipped;
     independent domains still run."""
     began = time.time()
@@ -178,6 +179,7 @@ def run_tasks(tasks: list[Task], work_dir: Path, workers: int = 2,
                 record(DomainResult(task.domain, "error", message="\n".join(e.message for e in errors)))
                 continue
             running.append(_start(task, work_dir))
+            on_start(task.domain)
         for run in [r for r in running if r.process.poll() is not None]:
             running.remove(run)
             record(_finish(run))

@@ -90,7 +90,9 @@ def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
     if fmt == "text":
         click.echo(f"Building {len(tasks)} domain{'s' if len(tasks) != 1 else ''} "
                    f"({', '.join(t.domain for t in tasks)}) with {workers} worker{'s' if workers != 1 else ''}")
-    result = mesh.run(tasks, options, on_result=_print_result if fmt == "text" else lambda r: None)
+    text = fmt == "text"
+    result = mesh.run(tasks, options, on_result=_print_result if text else lambda r: None,
+                      on_start=(lambda name: click.echo(f"START {name}")) if text else lambda name: None)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:

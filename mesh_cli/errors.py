@@ -45,6 +45,8 @@ class UnknownDomainError(MeshError):
 
     def __init__(self, name: str, known: Sequence[str], where: str = "", hint: str = "") -> None:
         self.name, self.known, self.where = name, list(known), where
+        # In a file (a ref, dependencies.yml) the mesh is wrong: exit 1; on the command line, usage: exit 2.
+        self.exit_code = 1 if where else 2
         prefix = f"{where}: " if where else ""
         super().__init__(
             f"{prefix}unknown domain '{name}'; known domains: {', '.join(known) or '(none)'}"

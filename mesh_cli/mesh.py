@@ -152,10 +152,11 @@ class Mesh:
         return self.run(self.plan(options), options, on_result)
 
     def run(self, tasks: list[Task], options: BuildOptions,
-            on_result: Callable[[DomainResult], None] = lambda r: None) -> BuildResult:
+            on_result: Callable[[DomainResult], None] = lambda r: None,
+            on_start: Callable[[str], None] = lambda name: None) -> BuildResult:
         for storage in {self.storage(t.domain, options) for t in tasks}:
             if storage.managed and storage.database is not None:
                 storage.database.parent.mkdir(parents=True, exist_ok=True)
-        result = run_tasks(tasks, self.state_dir / "logs", options.workers, on_result)
+        result = run_tasks(tasks, self.state_dir / "logs", options.workers, on_result, on_start)
         (self.state_dir / "run_results.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
         return result

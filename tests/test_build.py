@@ -49,8 +49,10 @@ def test_second_build_succeeds_with_one_line_per_domain(rebuilt_basic: Path) -> 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "Building 3 domains (core, ops, sales) with 2 workers"
-    # Lines come as domains finish; sales can only finish after core.
-    assert [l.split()[1] for l in lines[1:4]].index("core") < [l.split()[1] for l in lines[1:4]].index("sales")
+    # Lines come as domains start and finish; sales starts only after core finished.
+    assert lines[1:3] == ["START core", "START ops"]
+    assert lines.index("START sales") > next(i for i, l in enumerate(lines) if l.startswith("OK    core"))
+    lines = [l for l in lines if not l.startswith("START ")]
     assert any(re.fullmatch(rf"OK    core         1 seed, 3 models, 3 tests  {TIME}", l) for l in lines)
     assert any(re.fullmatch(rf"OK    ops          1 model  {TIME}", l) for l in lines)
     assert any(re.fullmatch(rf"OK    sales        3 models  {TIME}", l) for l in lines)
@@ -178,3 +180,19 @@ def test_dbt_deps_failure_names_domain_command_and_log(basic: Path) -> None:
     assert result.stderr == (
         f"Error: dbt deps failed in domain 'ops' (exit 2): No dbt_project.yml found at expected path "
         f"{basic}/missing_pkg/dbt_project.yml; see the log: {basic}/.mesh/logs/ops.log\n")
+
+
+def test_declared_dependency_on_unknown_domain(basic: Path) -> None:
+    (basic / "domains/ops/dependencies.yml").write_text("projects:\n  - name: billing\n")
+    result = mesh_cli("graph", "--project-dir", str(basic))
+    assert (result.exit_code, result.stderr) == (
+        1, f"Error: {basic}/domains/ops/dependencies.yml: projects: unknown domain 'billing'; known domains: core, "
+           "ops, sales; remove it or add that project to the mesh\n")
+
+
+def test_dependencies_yml_entry_without_name(basic: Path) -> None:
+    (basic / "domains/ops/dependencies.yml").write_text("projects:\n  - core\n")
+    result = mesh_cli("ls", "--project-dir", str(basic))
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: {basic}/domains/ops/dependencies.yml: projects[0]: each project needs a name; "
+           "write `- name: <project>`\n")
