@@ -61,8 +61,15 @@ class Domain:
 
     @property
     def packages_installed(self) -> bool:
+        """Whether `dbt deps` has run since the package list last changed."""
         folder = self.path / self.packages_install_path
-        return folder.is_dir() and any(folder.iterdir())
+        if not folder.is_dir() or not any(folder.iterdir()):
+            return False
+        if any(not (folder / name).exists() for name in self.packages):
+            return False
+        lock = self.path / "package-lock.yml"
+        specs = [self.path / f for f in ("packages.yml", "dependencies.yml") if (self.path / f).is_file()]
+        return not lock.is_file() or all(s.stat().st_mtime <= lock.stat().st_mtime for s in specs)
 
     def source_dirs(self) -> list[Path]:
         """Folders whose files may hold refs: models, snapshots and tests."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from mesh_cli.discovery import Domain, read_yaml
 
@@ -15,6 +15,10 @@ _REF = re.compile(
     r"""(?:,\s*(?:v|version)\s*=\s*(?P<q3>['"]?)(?P<v>[\w.]+)(?P=q3)\s*)?\)"""
 )
 _JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+# SQL comments, skipping over string literals so a '--' inside quotes is kept.
+_SQL_COMMENT = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.DOTALL)
+# YAML keys whose text is prose, not configuration: a ref() written there is not a dependency.
+_PROSE_KEYS = {"description", "doc", "docs", "meta", "label"}
 _SNAPSHOT = re.compile(r"\{%-?\s*snapshot\s+(\w+)")
 _SOURCE_SUFFIXES = {".sql", ".py", ".yml", ".yaml", ".md"}
 
@@ -35,9 +39,28 @@ class Ref:
         return f"{self.file}:{self.line}"
 
 
-def _blank_comments(text: str) -> str:
+def _blank(match: re.Match[str]) -> str:
     # Keep line numbers: replace a comment by as many newlines as it spans.
-    return _JINJA_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    text = match.group(0)
+    return text if text.startswith("'") else "\n" * text.count("\n")
+
+
+def _blank_comments(text: str, sql: bool) -> str:
+    text = _JINJA_COMMENT.sub(_blank, text)
+    return _SQL_COMMENT.sub(_blank, text) if sql else text
+
+
+def _config_strings(node: Any) -> Iterator[str]:
+    """String values of a YAML document, leaving out prose (descriptions, docs, meta)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key not in _PROSE_KEYS:
+                yield from _config_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _config_strings(item)
+    elif isinstance(node, str) and "ref(" in node:
+        yield node
 
 
 def _files(domain: Domain) -> Iterator[Path]:
@@ -51,9 +74,13 @@ def scan_refs(domain: Domain) -> list[Ref]:
     for path in _files(domain):
         if path.suffix == ".md":
             continue
-        text = _blank_comments(path.read_text(encoding="utf-8", errors="replace"))
-        for m in _REF.finditer(text):
-            line = text.count("\n", 0, m.start()) + 1
+        text = _blank_comments(path.read_text(encoding="utf-8", errors="replace"), sql=path.suffix == ".sql")
+        if path.suffix in (".yml", ".yaml"):
+            found = [(m, text.find(m.group(0))) for s in _config_strings(read_yaml(path)) for m in _REF.finditer(s)]
+        else:
+            found = [(m, m.start()) for m in _REF.finditer(text)]
+        for m, offset in found:
+            line = text.count("\n", 0, max(offset, 0)) + 1
             package, name = (m["a"], m["b"]) if m["b"] else (None, m["a"])
             refs.append(Ref(domain.name, package, name, m["v"], path, line))
     return refs

@@ -1,7 +1,9 @@
 """Finding domains: mesh.yml, discovery without it, and the errors for bad folders and config."""
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,23 @@ def test_discovery_without_mesh_yml_skips_build_folders_and_packages(tmp_path: P
     assert mesh.domains["jaffle_marts"].packages == ("shared_utils",)
     assert mesh.domains["jaffle_marts"].loom == ("jaffle_core",)
     assert mesh.config.name == "legacy"
+
+
+
+def test_deps_rerun_when_the_package_list_changes(tmp_path: Path) -> None:
+    (tmp_path / "utils").mkdir()
+    (tmp_path / "utils/dbt_project.yml").write_text("name: utils\n")
+    project = tmp_path / "shop"
+    project.mkdir()
+    (project / "dbt_project.yml").write_text("name: shop\n")
+    (project / "packages.yml").write_text("packages:\n  - local: ../utils\n")
+    domain = Mesh.load(tmp_path).domains["shop"]
+    assert (domain.has_packages, domain.packages, domain.packages_installed) == (True, ("utils",), False)
+    (project / "dbt_packages/other").mkdir(parents=True)
+    assert not Mesh.load(tmp_path).domains["shop"].packages_installed  # utils itself is missing
+    (project / "dbt_packages/utils").mkdir()
+    (project / "package-lock.yml").write_text("packages: []\n")
+    assert Mesh.load(tmp_path).domains["shop"].packages_installed
+    later = time.time() + 5
+    os.utime(project / "packages.yml", (later, later))
+    assert not Mesh.load(tmp_path).domains["shop"].packages_installed
