@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,6 +27,27 @@ class DomainSettings(_Strict):
     description: Optional[str] = None
 
 
+Severity = Literal["error", "warn", "off"]
+
+
+class RuleException(_Strict):
+    model: str = Field(description="<domain>.<model> the rule does not apply to")
+    reason: str = Field(min_length=1)
+
+
+class RuleSettings(_Strict):
+    severity: Optional[Severity] = None
+    domains: dict[str, Severity] = Field(default_factory=dict)    # per-domain overrides
+    exceptions: list[RuleException] = Field(default_factory=list)
+    patterns: Optional[dict[str, str]] = None                      # naming.layer: layer -> regex
+
+
+class Governance(_Strict):
+    rules: dict[str, RuleSettings] = Field(default_factory=dict)
+    # <domain>.<model> -> the only domains allowed to ref it (also settable in the model's meta)
+    allowed_consumers: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class MeshConfig(_Strict):
     name: Optional[str] = None
     # Globs (relative to the mesh root) of dbt project folders; None means: search the whole root.
@@ -35,6 +56,7 @@ class MeshConfig(_Strict):
     target: Optional[str] = None
     warehouse_dir: str = f"{DEFAULT_STATE_DIR}/warehouse"
     domains: dict[str, DomainSettings] = Field(default_factory=dict)
+    governance: Governance = Field(default_factory=Governance)
 
 
 def _location(path: Path, loc: tuple[Any, ...]) -> str:
