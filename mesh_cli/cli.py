@@ -14,6 +14,7 @@ from mesh_cli import __version__
 from mesh_cli.errors import MeshError
 from mesh_cli.mesh import BuildOptions, Mesh
 from mesh_cli import render
+from mesh_cli.sarif import to_sarif
 
 
 class MeshGroup(click.Group):
@@ -73,9 +74,10 @@ def cli(debug: bool) -> None:
 @click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of profiles.yml, for every domain.")
 @click.option("--threads", type=click.IntRange(1), help="dbt threads inside each domain.")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Domains built at the same time.")
+@click.option("--skip-checks", is_flag=True, help="Build without running mesh check first (not recommended).")
 @format_option("text", "json")
 def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], target: str | None,
-          profiles_dir: Path | None, threads: int | None, workers: int, fmt: str) -> None:
+          profiles_dir: Path | None, threads: int | None, workers: int, skip_checks: bool, fmt: str) -> None:
     """Run `dbt build` in every selected domain, upstreams first.
 
     A failed domain's downstreams are skipped; independent domains still run.
@@ -86,6 +88,12 @@ def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
     """
     mesh = Mesh.load(project_dir)
     options = BuildOptions(select, exclude, target, profiles_dir, threads, workers)
+    if skip_checks:
+        click.secho("Warning: --skip-checks: access, contract and governance checks were NOT run", fg="yellow", err=True)
+    else:
+        report = mesh.gate(options)
+        if fmt == "text":
+            click.echo(render.check_summary(report))
     tasks = mesh.plan(options)
     if fmt == "text":
         click.echo(f"Building {len(tasks)} domain{'s' if len(tasks) != 1 else ''} "
@@ -106,6 +114,35 @@ def _print_result(result: Any) -> None:
     if result.status == "error":
         for line in result.message.splitlines():
             click.secho(f"Error: {line}", fg="red", err=True)
+
+
+@cli.command()
+@project_dir_option
+@select_options
+@click.option("--target", "-t", help="dbt target to use (default: the profile's).")
+@click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of profiles.yml, for every domain.")
+@click.option("--list-rules", is_flag=True, help="Describe every rule and exit.")
+@format_option("text", "json", "sarif")
+def check(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], target: str | None,
+          profiles_dir: Path | None, list_rules: bool, fmt: str) -> None:
+    """Check access, contracts and governance policies across the mesh; build nothing.
+
+    Exit 0 when there is no error (warnings allowed), 1 when there is any.
+
+    \b
+    Example:
+      mesh check --format sarif > mesh.sarif
+    """
+    if list_rules:
+        click.echo(render.rules_text())
+        return
+    mesh = Mesh.load(project_dir)
+    report = mesh.check(BuildOptions(select, exclude, target, profiles_dir))
+    if fmt == "sarif":
+        click.echo(json.dumps(to_sarif(report, mesh.root, __version__), indent=2))
+    else:
+        click.echo(render.check_json(report, mesh.root) if fmt == "json" else render.check_text(report, mesh.root))
+    sys.exit(0 if report.ok else 1)
 
 
 @cli.command(name="ls")

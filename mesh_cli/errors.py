@@ -116,6 +116,20 @@ class Violations(ViolationError):
         return [e.message for e in self.errors]
 
 
+class ChecksFailedError(ViolationError):
+    """`mesh build` found errors in its checks and built nothing."""
+
+    def __init__(self, lines: Sequence[str], errors: int) -> None:
+        self.errors, self._lines = errors, list(lines)
+        super().__init__(
+            f"mesh check found {errors} error{'s' if errors != 1 else ''}; nothing was built: fix "
+            f"{'them' if errors != 1 else 'it'} (mesh check lists them) or rerun with --skip-checks"
+        )
+
+    def lines(self) -> list[str]:
+        return [*self._lines, self.message]
+
+
 def raise_all(errors: Sequence[MeshError]) -> None:
     """Raise every error found in one pass: one alone as itself, several together."""
     if len(errors) == 1:

@@ -25,6 +25,14 @@ class Finding:
             return ""
         return f"{self.file}:{self.line}" if self.line else str(self.file)
 
+    def text(self, root: Path) -> str:
+        """One line: where, rule, what, how to fix."""
+        where = ""
+        if self.file is not None:
+            shown = self.file.relative_to(root) if self.file.is_relative_to(root) else self.file
+            where = f"{shown}{f':{self.line}' if self.line else ''}: "
+        return f"{where}[{self.rule}] domain '{self.domain}': {self.message}; fix: {self.fix}"
+
     def to_dict(self, root: Optional[Path] = None) -> dict[str, Any]:
         data = asdict(self)
         if self.file is not None:

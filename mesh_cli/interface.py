@@ -11,14 +11,20 @@ from typing import Any, Optional
 
 STATE_DIR = ".mesh"
 ROOT_ENV = "MESH_ROOT"
+# `mesh check` parses into a state of its own, so a check never replaces the last good build's.
+STATE_ENV = "MESH_STATE_DIR"
 
 
-def state_dir(root: Path, domain: str) -> Path:
-    return root / STATE_DIR / "state" / domain
+def state_root(root: Path) -> Path:
+    return Path(os.environ[STATE_ENV]) if os.environ.get(STATE_ENV) else root / STATE_DIR / "state"
 
 
-def interface_path(root: Path, domain: str) -> Path:
-    return state_dir(root, domain) / "interface.json"
+def state_dir(root: Path, domain: str, state: Optional[Path] = None) -> Path:
+    return (state or state_root(root)) / domain
+
+
+def interface_path(root: Path, domain: str, state: Optional[Path] = None) -> Path:
+    return state_dir(root, domain, state) / "interface.json"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -57,34 +63,35 @@ def extract_interface(manifest: dict[str, Any], project: str) -> dict[str, Any]:
             "description": node.get("description") or "",
             "columns": [{"name": c.get("name"), "data_type": c.get("data_type")} for c in columns.values()],
             "original_file_path": node.get("original_file_path"),
+            "meta": {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})},
         })
     models.sort(key=lambda m: (m["name"], str(m["version"])))
     return {"project": project, "groups": groups, "models": models}
 
 
-def publish(root: Path, domain: str, target_dir: Path) -> dict[str, Any]:
-    """Record the manifest of a successful build as the domain's published interface."""
+def publish(root: Path, domain: str, target_dir: Path, state: Optional[Path] = None) -> dict[str, Any]:
+    """Record the manifest of a successful build (or check parse) as the domain's interface."""
     manifest_file = target_dir / "manifest.json"
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     interface = extract_interface(manifest, domain)
-    folder = state_dir(root, domain)
+    folder = state_dir(root, domain, state)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "manifest.json.tmp"
     shutil.copyfile(manifest_file, tmp)
     os.replace(tmp, folder / "manifest.json")
-    _write_atomic(interface_path(root, domain), json.dumps(interface, indent=2, sort_keys=True))
+    _write_atomic(interface_path(root, domain, state), json.dumps(interface, indent=2, sort_keys=True))
     return interface
 
 
-def load_interface(root: Path, domain: str) -> Optional[dict[str, Any]]:
-    path = interface_path(root, domain)
+def load_interface(root: Path, domain: str, state: Optional[Path] = None) -> Optional[dict[str, Any]]:
+    path = interface_path(root, domain, state)
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def published_domains(root: Path) -> list[str]:
-    folder = root / STATE_DIR / "state"
+    folder = state_root(root)
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if (p / "interface.json").is_file())

@@ -11,7 +11,9 @@ from mesh_cli.access import check_refs
 from mesh_cli.build import BuildResult, DomainResult, Task, run_tasks
 from mesh_cli.config import MeshConfig, load_config
 from mesh_cli.discovery import Domain, discover
-from mesh_cli.errors import MeshError, NotBuiltError, raise_all
+from mesh_cli.errors import ChecksFailedError, MeshError, NotBuiltError, raise_all
+from mesh_cli.findings import CheckReport
+from mesh_cli.governance import Policy
 from mesh_cli.graph import MeshGraph
 from mesh_cli.interface import STATE_DIR, load_interface, publish
 from mesh_cli.links import Links, link
@@ -55,11 +57,34 @@ class Mesh:
         return cls(root, config, discover(root, config))
 
     @cached_property
+    def policy(self) -> Policy:
+        return Policy(self.config.governance, self.root / "mesh.yml")
+
+    def check(self, options: BuildOptions = BuildOptions()) -> CheckReport:
+        """Every rule over the selected domains; parses with dbt, builds nothing."""
+        from mesh_cli.check import run_check  # imports sqlglot: only when checking
+
+        return run_check(self, self.policy, options)
+
+    def gate(self, options: BuildOptions = BuildOptions()) -> CheckReport:
+        """The checks `mesh build` runs first: raises when any finding is an error."""
+        report = self.check(options)
+        if not report.ok:
+            raise ChecksFailedError([f.text(self.root) for f in report.sorted() if f.severity == "error"],
+                                    len(report.errors))
+        return report
+
+    @cached_property
+    def linked(self) -> Links:
+        """Every link found in the files, errors included (mesh check reports them all)."""
+        return link(list(self.domains.values()))
+
+    @property
     def links(self) -> Links:
-        found = link(list(self.domains.values()))
-        raise_all(found.errors)
-        found.graph.check_acyclic()
-        return found
+        """The links, once they are known to be sound: raises the first problems found."""
+        raise_all(self.linked.errors)
+        self.linked.graph.check_acyclic()
+        return self.linked
 
     @property
     def graph(self) -> MeshGraph:
@@ -79,8 +104,8 @@ class Mesh:
     def env(self, domain: str, options: BuildOptions = BuildOptions()) -> dict[str, str]:
         """What a dbt process of `domain` needs in its environment to run inside this mesh."""
         if domain not in self.domains:
-            self.graph.select([domain])  # raises the unknown-domain error with the known names
-        ups = [(u, self.storage(u, options)) for u in self.graph.upstreams(domain)]
+            self.linked.graph.select([domain])  # raises the unknown-domain error with the known names
+        ups = [(u, self.storage(u, options)) for u in self.linked.graph.upstreams(domain)]
         return domain_env(self.root, self.domains[domain], self.storage(domain, options), ups)
 
     def describe(self, select: Iterable[str] = ()) -> list[DomainInfo]:

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 from mesh_cli.build import BuildResult, DomainResult
+from mesh_cli.findings import CheckReport, Finding
 from mesh_cli.graph import MeshGraph
 from mesh_cli.mesh import DomainInfo
+from mesh_cli.rules import RULES
 
 _KINDS = ("seed", "model", "snapshot", "test", "unit_test")
 
@@ -93,3 +96,43 @@ def graph_text(graph: MeshGraph, fmt: str) -> str:
     lines = [f"{len(order)} domains in build order: {', '.join(order)}"]
     lines += [f"{u} -> {d}: {', '.join(m) or '(declared, no refs yet)'}" for u, d, m, _ in edges]
     return "\n".join(lines)
+
+
+def _relative(path: Optional[Path], root: Path) -> str:
+    if path is None:
+        return ""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def check_text(report: CheckReport, root: Path) -> str:
+    lines: list[str] = []
+    current = None
+    for f in report.sorted():
+        if f.domain != current:
+            current = f.domain
+            lines.append(f.domain or "(mesh)")
+        where = f"{_relative(f.file, root)}{f':{f.line}' if f.line else ''}" if f.file else "-"
+        lines.append(f"  {f.severity:<5}  {f.rule}  {f.model or '-'}  {where}")
+        lines.append(f"         {f.message}")
+        lines.append(f"         fix: {f.fix}")
+    lines.append(check_summary(report))
+    return "\n".join(lines)
+
+
+def check_summary(report: CheckReport) -> str:
+    e, w, n = len(report.errors), len(report.warnings), len(report.domains)
+    return (f"mesh check: {e} error{'s' if e != 1 else ''}, {w} warning{'s' if w != 1 else ''} "
+            f"in {n} domain{'s' if n != 1 else ''}")
+
+
+def check_json(report: CheckReport, root: Path) -> str:
+    return json.dumps({
+        "version": 1,
+        "summary": {"errors": len(report.errors), "warnings": len(report.warnings), "domains": report.domains},
+        "findings": [f.to_dict(root) for f in report.sorted()],
+    }, indent=2)
+
+
+def rules_text() -> str:
+    width = max(len(r) for r in RULES)
+    return "\n".join(f"{r.id:<{width}}  {r.severity:<5}  {r.summary}" for r in sorted(RULES.values(), key=lambda r: r.id))

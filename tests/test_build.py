@@ -48,15 +48,16 @@ def test_second_build_succeeds_with_one_line_per_domain(rebuilt_basic: Path) -> 
     result = mesh_cli("build", "--project-dir", str(rebuilt_basic))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == "Building 3 domains (core, ops, sales) with 2 workers"
+    assert lines[0] == "mesh check: 0 errors, 3 warnings in 3 domains"
+    assert lines[1] == "Building 3 domains (core, ops, sales) with 2 workers"
     # Lines come as domains start and finish; sales starts only after core finished.
-    assert lines[1:3] == ["START core", "START ops"]
+    assert lines[2:4] == ["START core", "START ops"]
     assert lines.index("START sales") > next(i for i, l in enumerate(lines) if l.startswith("OK    core"))
     lines = [l for l in lines if not l.startswith("START ")]
     assert any(re.fullmatch(rf"OK    core         1 seed, 3 models, 3 tests  {TIME}", l) for l in lines)
     assert any(re.fullmatch(rf"OK    ops          1 model  {TIME}", l) for l in lines)
     assert any(re.fullmatch(rf"OK    sales        3 models  {TIME}", l) for l in lines)
-    assert re.fullmatch(r"Done in \d+\.\d+s: 3 succeeded, 0 failed, 0 skipped", lines[4])
+    assert re.fullmatch(r"Done in \d+\.\d+s: 3 succeeded, 0 failed, 0 skipped", lines[5])
     assert result.stderr == ""
 
 
@@ -106,8 +107,19 @@ def test_ref_to_private_model_is_refused_before_anything_runs(rebuilt_basic: Pat
         Mesh.load(rebuilt_basic).plan(BuildOptions(select=("sales",)))
     assert (info.value.consumer, info.value.producer, info.value.model, info.value.access) == (
         "sales", "core", "secret", "private")
-    result = mesh_cli("build", "--project-dir", str(rebuilt_basic), "--select", "sales")
-    assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {expected}\n")
+    result = mesh_cli("build", "--project-dir", str(rebuilt_basic), "--select", "sales", "--skip-checks")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        "Warning: --skip-checks: access, contract and governance checks were NOT run", f"Error: {expected}"]
+    checked = mesh_cli("build", "--project-dir", str(rebuilt_basic), "--select", "sales")
+    assert (checked.exit_code, checked.stdout) == (1, "")
+    assert checked.stderr.splitlines() == [
+        "Error: domains/sales/models/leak.sql:1: [access.cross-domain] domain 'sales': refs 'core.secret', which "
+        "is private to group 'core_team' (owner: core@example.com); fix: only public models can be used across "
+        "domains: ask the owners of 'core' to make it public (access: public) or use one of its public models",
+        "Error: mesh check found 1 error; nothing was built: fix it (mesh check lists them) or rerun with "
+        "--skip-checks",
+    ]
 
 
 def test_ref_to_private_model_of_a_domain_built_in_the_same_run(basic: Path) -> None:
@@ -127,14 +139,23 @@ def test_unknown_domain_and_model_are_all_reported(basic: Path) -> None:
     with pytest.raises(Violations) as info:
         Mesh.load(basic).plan(BuildOptions())
     assert len(info.value.errors) == 2
-    result = mesh_cli("build", "--project-dir", str(basic))
+    result = mesh_cli("build", "--project-dir", str(basic), "--skip-checks")
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stderr.splitlines()[1:] == [
         f"Error: {basic}/domains/sales/models/x.sql:1: domain 'sales' refs model 'nope' of domain 'core', which has "
-        "no such model; check the name (`mesh ls --select core` lists its public models)\n"
+        "no such model; check the name (`mesh ls --select core` lists its public models)",
         f"Error: {basic}/domains/sales/models/y.sql:2: unknown domain 'nowhere'; known domains: core, ops, sales; "
-        "fix the first argument of ref('nowhere', 'nope')\n"
-    )
+        "fix the first argument of ref('nowhere', 'nope')",
+    ]
+    checked = mesh_cli("build", "--project-dir", str(basic))
+    assert checked.stderr.splitlines() == [
+        "Error: domains/sales/models/x.sql:1: [ref.unknown] domain 'sales': refs model 'nope' of domain 'core', "
+        "which has no such model; fix: check the name (`mesh ls --select core` lists its public models)",
+        "Error: domains/sales/models/y.sql:2: [ref.unknown] domain 'sales': unknown domain 'nowhere'; known "
+        "domains: core, ops, sales; fix: fix the first argument of ref('nowhere', 'nope')",
+        "Error: mesh check found 2 errors; nothing was built: fix them (mesh check lists them) or rerun with "
+        "--skip-checks",
+    ]
     assert not (basic / ".mesh/warehouse").exists()
 
 
@@ -142,10 +163,10 @@ def test_unknown_version_of_a_published_model(rebuilt_basic: Path) -> None:
     (rebuilt_basic / "domains/sales/models/v9.sql").write_text("select * from {{ ref('core', 'dim_people', v=9) }}\n")
     result = mesh_cli("build", "--project-dir", str(rebuilt_basic), "-s", "sales")
     assert result.exit_code == 1
-    assert result.stderr == (
-        f"Error: {rebuilt_basic}/domains/sales/models/v9.sql:1: domain 'sales' refs model 'dim_people' version 9 of "
-        "domain 'core', which has no such version; check the name and version (`mesh ls --select core` lists its "
-        "public models)\n")
+    assert result.stderr.splitlines()[0] == (
+        "Error: domains/sales/models/v9.sql:1: [ref.unknown] domain 'sales': refs model 'dim_people' version 9 of "
+        "domain 'core', which has no such version; fix: check the name and version (`mesh ls --select core` lists "
+        "its public models)")
 
 
 def test_cycle_between_domains(basic: Path) -> None:
@@ -153,9 +174,16 @@ def test_cycle_between_domains(basic: Path) -> None:
     with pytest.raises(CycleError) as info:
         Mesh.load(basic).plan(BuildOptions())
     assert info.value.path == ["core", "sales", "core"]
-    result = mesh_cli("build", "--project-dir", str(basic))
-    assert (result.exit_code, result.stderr) == (1, "Error: domains depend on each other in a cycle: core -> sales -> "
-                                                    "core; break it by moving the shared models into one domain\n")
+    result = mesh_cli("build", "--project-dir", str(basic), "--skip-checks")
+    assert result.stderr.splitlines()[1:] == ["Error: domains depend on each other in a cycle: core -> sales -> "
+                                              "core; break it by moving the shared models into one domain"]
+    checked = mesh_cli("build", "--project-dir", str(basic))
+    assert (checked.exit_code, checked.stderr.splitlines()) == (1, [
+        "Error: [graph.cycle] domain 'core': domains depend on each other in a cycle: core -> sales -> core; "
+        "fix: break it by moving the shared models into one domain",
+        "Error: mesh check found 1 error; nothing was built: fix it (mesh check lists them) or rerun with "
+        "--skip-checks",
+    ])
 
 
 def test_upstream_never_built(basic: Path) -> None:
@@ -175,11 +203,11 @@ def test_unknown_selected_domain(basic: Path) -> None:
 
 def test_dbt_deps_failure_names_domain_command_and_log(basic: Path) -> None:
     (basic / "domains/ops/packages.yml").write_text("packages:\n  - local: ../../missing_pkg\n")
-    result = mesh_cli("build", "--project-dir", str(basic), "--select", "ops")
+    result = mesh_cli("build", "--project-dir", str(basic), "--select", "ops", "--skip-checks")
     assert result.exit_code == 1
-    assert result.stderr == (
+    assert result.stderr.splitlines()[1:] == [
         f"Error: dbt deps failed in domain 'ops' (exit 2): No dbt_project.yml found at expected path "
-        f"{basic}/missing_pkg/dbt_project.yml; see the log: {basic}/.mesh/logs/ops.log\n")
+        f"{basic}/missing_pkg/dbt_project.yml; see the log: {basic}/.mesh/logs/ops.log"]
 
 
 def test_declared_dependency_on_unknown_domain(basic: Path) -> None:

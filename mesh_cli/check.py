@@ -1,0 +1,229 @@
+"""`mesh check`: every rule over the whole mesh in one pass, without building anything.
+
+Domains are parsed by dbt (in topological order, so each consumer parses against its upstreams'
+fresh interfaces) into a state of their own; rules then run over the refs found in the files,
+the parsed manifests and the SQL."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from mesh_cli.access import check_ref
+from mesh_cli.build import Task, run_tasks
+from mesh_cli.bypass import find_bypasses
+from mesh_cli.errors import AccessViolationError, CycleError, MeshError, UnknownDomainError, UnknownModelError
+from mesh_cli.findings import CheckReport, Finding
+from mesh_cli.governance import Policy
+from mesh_cli.interface import STATE_DIR, STATE_ENV, load_interface, publish
+from mesh_cli.links import CrossRef, Links
+from mesh_cli.policies import check_manifest
+from mesh_cli.storage import catalog_name
+
+if TYPE_CHECKING:
+    from mesh_cli.mesh import BuildOptions, Mesh
+
+_WHERE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): ")
+
+
+def _located(error: MeshError) -> tuple[Optional[Path], Optional[int]]:
+    m = _WHERE.match(error.message)
+    return (Path(m["file"]), int(m["line"])) if m else (None, None)
+
+
+def _error_finding(policy: Policy, rule: str, domain: str, error: MeshError, model: Optional[str] = None) -> Optional[Finding]:
+    file, line = _located(error)
+    message = _WHERE.sub("", error.message, count=1).removeprefix(f"domain '{domain}' ")
+    text, _, fix = message.rpartition("; ")
+    return policy.finding(rule, domain, text, model, file, line, fix or None)
+
+
+class Checker:
+    def __init__(self, mesh: "Mesh", policy: Policy) -> None:
+        self.mesh = mesh
+        self.policy = policy
+        self.state = mesh.root / STATE_DIR / "check"
+        self.findings: list[Finding] = []
+
+    def add(self, finding: Optional[Finding]) -> None:
+        if finding is not None:
+            self.findings.append(finding)
+
+    # --- refs across domains ---------------------------------------------------------------
+
+    def _deprecation(self, cross: CrossRef, interface: dict[str, Any]) -> Optional[Finding]:
+        ref = cross.ref
+        versions = [m for m in interface["models"] if m["name"] == ref.name]
+        if not versions:
+            return None
+        latest = versions[0]["latest_version"]
+        wanted = ref.version if ref.version is not None else latest
+        model = next((m for m in versions if str(m["version"]) == str(wanted)), versions[0])
+        if not model.get("deprecation_date"):
+            return None
+        when = datetime.fromisoformat(model["deprecation_date"]).date()
+        passed = when < date.today()
+        newer = f"; v{latest} is the latest" if latest is not None and str(latest) != str(wanted) else ""
+        version = f" v{wanted}" if wanted is not None else ""
+        finding = self.policy.finding(
+            "version.deprecated", ref.domain,
+            f"refs '{cross.producer}.{ref.name}'{version}, deprecated {'since' if passed else 'on'} {when}"
+            f"{' (the date has passed)' if passed else ''}{newer}",
+            ref.file.stem, ref.file, ref.line,
+            f"move to ref('{cross.producer}', '{ref.name}'{f', v={latest}' if latest is not None else ''})",
+        )
+        if finding is not None and passed:
+            finding = Finding(**{**finding.__dict__, "severity": "error"})
+        return finding
+
+    def _allowed(self, cross: CrossRef, interface: dict[str, Any]) -> Optional[Finding]:
+        ref = cross.ref
+        model = next((m for m in interface["models"] if m["name"] == ref.name), None)
+        if model is None:
+            return None
+        allowed = self.policy.allowed_consumers(cross.producer, ref.name, model.get("meta") or {})
+        if allowed is None or ref.domain in allowed:
+            return None
+        owner = (interface.get("groups", {}).get(model.get("group")) or {}).get("owner") or {}
+        contact = owner.get("email") or owner.get("name") or f"the owners of '{cross.producer}'"
+        return self.policy.finding(
+            "access.allowed-consumers", ref.domain,
+            f"refs '{cross.producer}.{ref.name}', whose consumers are limited to: {', '.join(allowed) or '(none)'}",
+            ref.file.stem, ref.file, ref.line, f"ask {contact} to add '{ref.domain}' to its allowed consumers",
+        )
+
+    def refs_ok(self, domain: str, links: Links, producers: list[str]) -> bool:
+        """Check `domain`'s refs to `producers` against their fresh interfaces; False blocks its parse."""
+        blocking = False
+        for cross in (c for c in links.refs_of(domain) if c.producer in producers):
+            interface = load_interface(self.mesh.root, cross.producer, self.state)
+            if interface is None:
+                continue
+            error = check_ref(cross, interface)
+            if error is not None:
+                rule = "access.cross-domain" if isinstance(error, AccessViolationError) else "ref.unknown"
+                finding = _error_finding(self.policy, rule, domain, error, cross.ref.file.stem)
+                self.add(finding)
+                blocking |= finding is not None and finding.severity == "error"
+                continue
+            self.add(self._allowed(cross, interface))
+            self.add(self._deprecation(cross, interface))
+        return not blocking
+
+    def dependencies(self, domain: str, links: Links) -> None:
+        d = self.mesh.domains[domain]
+        declared = set(d.declared) | set(d.loom)
+        crosses = links.refs_of(domain)
+        for producer in sorted({c.producer for c in crosses} - declared):
+            first = next(c for c in crosses if c.producer == producer)
+            self.add(self.policy.finding(
+                "deps.undeclared", domain, f"refs domain '{producer}' without declaring it in dependencies.yml",
+                None, first.ref.file, first.ref.line,
+                f"add `- name: {producer}` under projects: in dependencies.yml"))
+        deps_file = d.path / "dependencies.yml"
+        for producer in sorted(set(d.declared) - {c.producer for c in crosses}):
+            line = _line_of(deps_file, rf"name:\s*['\"]?{re.escape(producer)}\b")
+            self.add(self.policy.finding(
+                "deps.unused", domain, f"declares a dependency on domain '{producer}' but never refs it",
+                None, deps_file, line, f"remove `- name: {producer}` from dependencies.yml"))
+
+    def bypasses(self, domain: str, options: "BuildOptions") -> None:
+        foreign: dict[str, str] = {}
+        for other in self.mesh.domains:
+            if other == domain:
+                continue
+            storage = self.mesh.storage(other, options)
+            if storage.database is not None:
+                foreign[catalog_name(storage.database).lower()] = other
+            for interface in (load_interface(self.mesh.root, other, self.state), self.mesh.interface(other)):
+                for m in (interface or {}).get("models", []):
+                    if m.get("database"):
+                        foreign.setdefault(str(m["database"]).lower(), other)
+        own = self.mesh.storage(domain, options).database
+        if own is not None:
+            foreign.pop(catalog_name(own).lower(), None)  # a shared file is the domain's own storage too
+        d = self.mesh.domains[domain]
+        for folder in (d.path / p for p in (*d.model_paths, *d.snapshot_paths)):
+            for path in sorted(folder.rglob("*.sql")) if folder.is_dir() else []:
+                for hit in find_bypasses(path.read_text(encoding="utf-8", errors="replace"), foreign):
+                    self.add(self.policy.finding(
+                        "sql.bypass-ref", domain,
+                        f"reads {hit.relation} of domain '{hit.domain}' directly instead of through ref()",
+                        path.stem, path, hit.line,
+                        f"replace {hit.relation} with {{{{ ref('{hit.domain}', '<model>') }}}}"))
+
+
+def _line_of(path: Path, pattern: str) -> Optional[int]:
+    if not path.is_file():
+        return None
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if re.search(pattern, text):
+            return number
+    return None
+
+
+def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckReport:
+    checker = Checker(mesh, policy)
+    links = mesh.linked
+    for error in links.errors:
+        rule = "ref.unknown" if isinstance(error, (UnknownDomainError, UnknownModelError)) else "dbt.parse"
+        domain = getattr(error, "consumer", None) or _domain_of(mesh, error)
+        checker.add(_error_finding(policy, rule, domain, error))
+    try:
+        selected = links.graph.select(options.select, options.exclude)
+    except CycleError as cycle:
+        checker.add(policy.finding("graph.cycle", cycle.path[0], cycle.message.split("; ")[0], fix=RULE_FIX_CYCLE))
+        return CheckReport(checker.findings, sorted(mesh.domains))
+    needed = set(selected) | {a for d in selected for a in links.graph.ancestors(d)}
+    order = links.graph.order(needed)
+    blocked = {f.domain for f in checker.findings if f.severity == "error"}
+    tasks = []
+    for name in order:
+        domain = mesh.domains[name]
+        ups = [u for u in links.graph.upstreams(name) if u in needed]
+        storage = mesh.storage(name, options)
+
+        def before(name: str = name, ups: list[str] = ups) -> list[MeshError]:
+            if name in blocked or not checker.refs_ok(name, links, ups):
+                return [MeshError(f"domain '{name}' was not parsed: fix its refs first")]
+            return []
+
+        def env(name: str = name) -> dict[str, str]:
+            return {**mesh.env(name, options), STATE_ENV: str(checker.state)}
+
+        tasks.append(Task(
+            domain=name, project_dir=domain.path, target_dir=domain.target_dir,
+            spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir),
+                  "target": options.target or mesh.config.target, "threads": None,
+                  "steps": (["deps"] if domain.has_packages and not domain.packages_installed else []) + ["parse"]},
+            env=env, upstreams=ups, writes=None, reads=frozenset(), before=before,
+            after=lambda name=name, domain=domain: publish(mesh.root, name, domain.target_dir, checker.state) and None,
+        ))
+    result = run_tasks(tasks, mesh.state_dir / "logs" / "check", options.workers)
+    for run in result.domains:
+        if run.status == "error" and run.started_at is not None:
+            checker.add(policy.finding("dbt.parse", run.domain, run.message.split("; see the log")[0],
+                                       file=run.log, fix=f"read {run.log}"))
+    for name in (d for d in selected if d not in blocked):
+        checker.dependencies(name, links)
+        checker.bypasses(name, options)
+        parsed = {r.domain: r for r in result.domains}.get(name)
+        manifest_file = checker.state / name / "manifest.json"
+        if parsed is not None and parsed.status == "success" and manifest_file.is_file():
+            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+            checker.findings.extend(check_manifest(name, manifest, mesh.domains[name].path, policy))
+    keep = set(selected)
+    return CheckReport([f for f in checker.findings if f.domain in keep], selected)
+
+
+RULE_FIX_CYCLE = "break it by moving the shared models into one domain"
+
+
+def _domain_of(mesh: "Mesh", error: MeshError) -> str:
+    file, _ = _located(error)
+    for name, d in mesh.domains.items():
+        if file is not None and file.is_relative_to(d.path):
+            return name
+    return ""
