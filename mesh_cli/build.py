@@ -151,9 +151,9 @@ def _conflicts(task: Task, running: list[_Running]) -> bool:
 
 def run_tasks(tasks: list[Task], work_dir: Path, workers: int = 2,
               on_result: Callable[[DomainResult], None] = lambda r: None,
-              on_start: Callable[[str], None] = lambda name: None) -> BuildResult:
-    """Run `tasks` (given in topological order). A failed domain's downstreams are skipped;
-    independent domains still run."""
+              on_start: Callable[[str], None] = lambda name: None, skip_downstream: bool = True) -> BuildResult:
+    """Run `tasks` (given in topological order). A failed domain's downstreams are skipped unless
+    `skip_downstream` is False (a check parses them all the same); independent domains still run."""
     began = time.time()
     pending = list(tasks)
     running: list[_Running] = []
@@ -166,7 +166,7 @@ def run_tasks(tasks: list[Task], work_dir: Path, workers: int = 2,
     while pending or running:
         for task in list(pending):
             blocked = [u for u in task.upstreams if u in results and results[u].status != "success"]
-            if blocked:
+            if blocked and skip_downstream:
                 pending.remove(task)
                 record(DomainResult(task.domain, "skipped",
                                     message=f"skipped because upstream domain '{blocked[0]}' did not build"))

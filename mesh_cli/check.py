@@ -179,6 +179,7 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
     needed = set(selected) | {a for d in selected for a in links.graph.ancestors(d)}
     order = links.graph.order(needed)
     blocked = {f.domain for f in checker.findings if f.severity == "error"}
+    unchecked: dict[str, str] = {}
     tasks = []
     for name in order:
         domain = mesh.domains[name]
@@ -186,9 +187,14 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
         storage = mesh.storage(name, options)
 
         def before(name: str = name, ups: list[str] = ups) -> list[MeshError]:
-            if name in blocked or not checker.refs_ok(name, links, ups):
-                return [MeshError(f"domain '{name}' was not parsed: fix its refs first")]
-            return []
+            # Only upstreams it refs matter to its parse; a declared but unused one does not.
+            used = sorted({c.producer for c in links.refs_of(name)})
+            missing = [u for u in used if load_interface(mesh.root, u, checker.state) is None and mesh.interface(u) is None]
+            if missing:
+                unchecked[name] = f"upstream domain '{missing[0]}' could not be parsed"
+            elif name in blocked or not checker.refs_ok(name, links, ups):
+                unchecked[name] = "its refs have errors, so dbt did not parse it; fix them first"
+            return [MeshError(unchecked[name])] if name in unchecked else []
 
         def env(name: str = name) -> dict[str, str]:
             return {**mesh.env(name, options), STATE_ENV: str(checker.state)}
@@ -201,11 +207,10 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
             env=env, upstreams=ups, writes=None, reads=frozenset(), before=before,
             after=lambda name=name, domain=domain: publish(mesh.root, name, domain.target_dir, checker.state) and None,
         ))
-    result = run_tasks(tasks, mesh.state_dir / "logs" / "check", options.workers)
+    result = run_tasks(tasks, mesh.state_dir / "logs" / "check", options.workers, skip_downstream=False)
     for run in result.domains:
         if run.status == "error" and run.started_at is not None:
-            checker.add(policy.finding("dbt.parse", run.domain, run.message.split("; see the log")[0],
-                                       file=run.log, fix=f"read {run.log}"))
+            checker.add(_parse_finding(mesh, policy, run.domain, run.message, run.log))
     for name in (d for d in selected if d not in blocked):
         checker.dependencies(name, links)
         checker.bypasses(name, options)
@@ -215,7 +220,28 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
             manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
             checker.findings.extend(check_manifest(name, manifest, mesh.domains[name].path, policy))
     keep = set(selected)
-    return CheckReport([f for f in checker.findings if f.domain in keep], selected)
+    return CheckReport([f for f in checker.findings if f.domain in keep], selected,
+                       {d: why for d, why in unchecked.items() if d in keep})
+
+
+# dbt refuses a ref to a private model from another group at parse time; say so as a rule.
+_PRIVATE = re.compile(r"Node model\.[^.]+\.(?P<consumer>\S+) attempted to reference node model\.[^.]+\.(?P<model>\S+), "
+                      r"which is not allowed because the referenced node is private to the '(?P<group>[^']*)' group")
+
+
+def _parse_finding(mesh: "Mesh", policy: Policy, domain: str, message: str, log: Optional[Path]) -> Optional[Finding]:
+    reason = message.split("; see the log")[0]
+    m = _PRIVATE.search(reason)
+    if m is None:
+        return policy.finding("dbt.parse", domain, reason, file=log, fix=f"read {log}")
+    d = mesh.domains[domain]
+    files = [p for folder in d.source_dirs() if folder.is_dir() for p in sorted(folder.rglob(f"{m['consumer']}.sql"))]
+    file = files[0] if files else None
+    line = _line_of(file, rf"ref\(\s*['\"]{re.escape(m['model'])}['\"]") if file else None
+    return policy.finding(
+        "access.group", domain, f"model '{m['consumer']}' refs '{m['model']}', which is private to group "
+        f"'{m['group']}'", m["consumer"], file, line,
+        f"put '{m['consumer']}' in group '{m['group']}', or make '{m['model']}' protected")
 
 
 RULE_FIX_CYCLE = "break it by moving the shared models into one domain"

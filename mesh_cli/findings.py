@@ -44,6 +44,7 @@ class Finding:
 class CheckReport:
     findings: list[Finding] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)
+    unchecked: dict[str, str] = field(default_factory=dict)   # domain -> why it could not be checked
 
     @property
     def errors(self) -> list[Finding]:

@@ -84,10 +84,13 @@ def publish(root: Path, domain: str, target_dir: Path, state: Optional[Path] = N
 
 
 def load_interface(root: Path, domain: str, state: Optional[Path] = None) -> Optional[dict[str, Any]]:
-    path = interface_path(root, domain, state)
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The interface in `state`; without one, in $MESH_STATE_DIR and then the last good build's."""
+    folders = [state] if state else [state_root(root), root / STATE_DIR / "state"]
+    for folder in folders:
+        path = interface_path(root, domain, folder)
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+    return None
 
 
 def published_domains(root: Path) -> list[str]:

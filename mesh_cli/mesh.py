@@ -49,16 +49,13 @@ class Mesh:
         self.root = root
         self.config = config
         self.domains = {d.name: d for d in domains}
+        self.policy = Policy(config.governance, root / "mesh.yml")  # validated with the rest of the config
 
     @classmethod
     def load(cls, project_dir: Path | str = ".") -> "Mesh":
         root = Path(project_dir).resolve()
         config, _ = load_config(root)
         return cls(root, config, discover(root, config))
-
-    @cached_property
-    def policy(self) -> Policy:
-        return Policy(self.config.governance, self.root / "mesh.yml")
 
     def check(self, options: BuildOptions = BuildOptions()) -> CheckReport:
         """Every rule over the selected domains; parses with dbt, builds nothing."""

@@ -115,6 +115,7 @@ def check_text(report: CheckReport, root: Path) -> str:
         lines.append(f"  {f.severity:<5}  {f.rule}  {f.model or '-'}  {where}")
         lines.append(f"         {f.message}")
         lines.append(f"         fix: {f.fix}")
+    lines += [f"{domain}: not checked: {why}" for domain, why in sorted(report.unchecked.items())]
     lines.append(check_summary(report))
     return "\n".join(lines)
 
@@ -128,7 +129,8 @@ def check_summary(report: CheckReport) -> str:
 def check_json(report: CheckReport, root: Path) -> str:
     return json.dumps({
         "version": 1,
-        "summary": {"errors": len(report.errors), "warnings": len(report.warnings), "domains": report.domains},
+        "summary": {"errors": len(report.errors), "warnings": len(report.warnings), "domains": report.domains,
+                    "unchecked": report.unchecked},
         "findings": [f.to_dict(root) for f in report.sorted()],
     }, indent=2)
 
