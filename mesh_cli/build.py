@@ -4,14 +4,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 from mesh_cli.errors import MeshError
+from mesh_cli.workers import Worker, WorkerPool
 
 
 @dataclass
@@ -86,33 +85,26 @@ def read_run_results(target_dir: Path, since: float) -> tuple[dict[str, dict[str
 @dataclass
 class _Running:
     task: Task
-    process: subprocess.Popen
+    worker: Worker
     started: float
     log: Path
     result_file: Path
 
 
-def _start(task: Task, work_dir: Path) -> _Running:
+def _start(task: Task, worker: Worker, work_dir: Path) -> _Running:
     work_dir.mkdir(parents=True, exist_ok=True)
     log = work_dir / f"{task.domain}.log"
     result_file = work_dir / f"{task.domain}.result.json"
     result_file.unlink(missing_ok=True)
-    spec_file = work_dir / f"{task.domain}.spec.json"
-    spec_file.write_text(json.dumps({**task.spec, "result_file": str(result_file)}), encoding="utf-8")
-    env = {**os.environ, **task.env()}
-    env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")  # offline machines: no tracking calls
-    handle = log.open("w", encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mesh_cli.runner", str(spec_file)],
-        cwd=task.project_dir, env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )
-    handle.close()
-    return _Running(task, process, time.time(), log, result_file)
+    worker.submit({"spec": task.spec, "env": task.env(), "cwd": str(task.project_dir), "log": str(log),
+                   "result_file": str(result_file)})
+    return _Running(task, worker, time.time(), log, result_file)
 
 
-def _finish(run: _Running) -> DomainResult:
+def _finish(run: _Running, outcome: Optional[dict]) -> DomainResult:
     elapsed = time.time() - run.started
-    code = run.process.returncode
+    steps = (outcome or {}).get("steps", [])
+    code = max((s["exit_code"] for s in steps), default=0) if outcome is not None else 2
     counts, failed = read_run_results(run.task.target_dir, run.started)
     if code == 0:
         try:
@@ -121,11 +113,8 @@ def _finish(run: _Running) -> DomainResult:
             return DomainResult(run.task.domain, "error", elapsed, run.started, counts,
                                 f"built, but publishing its interface failed: {exc}", run.log)
         return DomainResult(run.task.domain, "success", elapsed, run.started, counts, "", run.log)
-    command, reason = "build", ""
-    if run.result_file.is_file():
-        steps = json.loads(run.result_file.read_text(encoding="utf-8"))["steps"]
-        if steps:
-            command, reason = steps[-1]["command"], _first_reason(steps[-1].get("exception"))
+    command = steps[-1]["command"] if steps else run.task.spec["steps"][-1]
+    reason = _first_reason(steps[-1].get("exception")) if steps else "the worker process died"
     detail = f"{len(failed)} failed: {', '.join(failed[:3])}{' ...' if len(failed) > 3 else ''}; " if failed else ""
     detail += f"{reason}; " if reason else ""
     message = f"dbt {command} failed in domain '{run.task.domain}' (exit {code}): {detail}see the log: {run.log}"
@@ -151,7 +140,8 @@ def _conflicts(task: Task, running: list[_Running]) -> bool:
 
 def run_tasks(tasks: list[Task], work_dir: Path, workers: int = 2,
               on_result: Callable[[DomainResult], None] = lambda r: None,
-              on_start: Callable[[str], None] = lambda name: None, skip_downstream: bool = True) -> BuildResult:
+              on_start: Callable[[str], None] = lambda name: None, skip_downstream: bool = True,
+              pool: Optional[WorkerPool] = None) -> BuildResult:
     """Run `tasks` (given in topological order). A failed domain's downstreams are skipped unless
     `skip_downstream` is False (a check parses them all the same); independent domains still run."""
     began = time.time()
@@ -163,6 +153,18 @@ def run_tasks(tasks: list[Task], work_dir: Path, workers: int = 2,
         results[result.domain] = result
         on_result(result)
 
+    if pool is not None:  # a caller's warm pool, kept for its next run
+        _schedule(pending, running, results, record, pool, work_dir, workers, on_start, skip_downstream)
+    else:
+        with WorkerPool(workers, work_dir) as own:
+            _schedule(pending, running, results, record, own, work_dir, workers, on_start, skip_downstream)
+    order = {t.domain: i for i, t in enumerate(tasks)}
+    return BuildResult(sorted(results.values(), key=lambda r: order[r.domain]), time.time() - began)
+
+
+def _schedule(pending: list[Task], running: list[_Running], results: dict[str, DomainResult],
+              record: Callable[[DomainResult], None], pool: WorkerPool, work_dir: Path, workers: int,
+              on_start: Callable[[str], None], skip_downstream: bool) -> None:
     while pending or running:
         for task in list(pending):
             blocked = [u for u in task.upstreams if u in results and results[u].status != "success"]
@@ -171,19 +173,20 @@ def run_tasks(tasks: list[Task], work_dir: Path, workers: int = 2,
                 record(DomainResult(task.domain, "skipped",
                                     message=f"skipped because upstream domain '{blocked[0]}' did not build"))
                 continue
-            if len(running) >= workers or any(u not in results for u in task.upstreams) or _conflicts(task, running):
+            if len(running) >= min(workers, pool.size) or any(u not in results for u in task.upstreams) or _conflicts(task, running):
                 continue
             pending.remove(task)
             errors = task.before()
             if errors:
                 record(DomainResult(task.domain, "error", message="\n".join(e.message for e in errors)))
                 continue
-            running.append(_start(task, work_dir))
+            worker = pool.idle()
+            assert worker is not None  # fewer jobs run than the pool holds
+            running.append(_start(task, worker, work_dir))
             on_start(task.domain)
-        for run in [r for r in running if r.process.poll() is not None]:
-            running.remove(run)
-            record(_finish(run))
         if running:
-            time.sleep(0.05)
-    order = {t.domain: i for i, t in enumerate(tasks)}
-    return BuildResult(sorted(results.values(), key=lambda r: order[r.domain]), time.time() - began)
+            done = pool.wait(timeout=1.0)
+            run = next((r for r in running if done and r.worker is done[0]), None)
+            if run is not None:
+                running.remove(run)
+                record(_finish(run, done[1]))

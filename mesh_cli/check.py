@@ -207,7 +207,8 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
             env=env, upstreams=ups, writes=None, reads=frozenset(), before=before,
             after=lambda name=name, domain=domain: publish(mesh.root, name, domain.target_dir, checker.state) and None,
         ))
-    result = run_tasks(tasks, mesh.state_dir / "logs" / "check", options.workers, skip_downstream=False)
+    result = run_tasks(tasks, mesh.state_dir / "logs" / "check", options.workers, skip_downstream=False,
+                       pool=mesh.pool(options.workers))
     for run in result.domains:
         if run.status == "error" and run.started_at is not None:
             checker.add(_parse_finding(mesh, policy, run.domain, run.message, run.log))

@@ -86,8 +86,11 @@ def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
     Example:
       mesh build --select +marketing --threads 4
     """
-    mesh = Mesh.load(project_dir)
-    options = BuildOptions(select, exclude, target, profiles_dir, threads, workers)
+    with Mesh.load(project_dir) as mesh:
+        _build(mesh, BuildOptions(select, exclude, target, profiles_dir, threads, workers), skip_checks, fmt)
+
+
+def _build(mesh: Mesh, options: BuildOptions, skip_checks: bool, fmt: str) -> None:
     if skip_checks:
         click.secho("Warning: --skip-checks: access, contract and governance checks were NOT run", fg="yellow", err=True)
     else:
@@ -96,8 +99,9 @@ def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
             click.echo(render.check_summary(report))
     tasks = mesh.plan(options)
     if fmt == "text":
-        click.echo(f"Building {len(tasks)} domain{'s' if len(tasks) != 1 else ''} "
-                   f"({', '.join(t.domain for t in tasks)}) with {workers} worker{'s' if workers != 1 else ''}")
+        n, workers = len(tasks), options.workers
+        click.echo(f"Building {n} domain{'s' if n != 1 else ''} ({', '.join(t.domain for t in tasks)}) "
+                   f"with {workers} worker{'s' if workers != 1 else ''}")
     text = fmt == "text"
     result = mesh.run(tasks, options, on_result=_print_result if text else lambda r: None,
                       on_start=(lambda name: click.echo(f"START {name}")) if text else lambda name: None)
@@ -136,8 +140,8 @@ def check(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
     if list_rules:
         click.echo(render.rules_text())
         return
-    mesh = Mesh.load(project_dir)
-    report = mesh.check(BuildOptions(select, exclude, target, profiles_dir))
+    with Mesh.load(project_dir) as mesh:
+        report = mesh.check(BuildOptions(select, exclude, target, profiles_dir))
     if fmt == "sarif":
         click.echo(json.dumps(to_sarif(report, mesh.root, __version__), indent=2))
     else:

@@ -18,6 +18,7 @@ from mesh_cli.graph import MeshGraph
 from mesh_cli.interface import STATE_DIR, load_interface, publish
 from mesh_cli.links import Links, link
 from mesh_cli.storage import Storage, domain_env, resolve_storage
+from mesh_cli.workers import WorkerPool
 
 
 @dataclass
@@ -50,6 +51,32 @@ class Mesh:
         self.config = config
         self.domains = {d.name: d for d in domains}
         self.policy = Policy(config.governance, root / "mesh.yml")  # validated with the rest of the config
+        self._pool: Optional[WorkerPool] = None
+        self._session = False  # inside `with mesh:` the pool outlives each call
+
+    def pool(self, workers: int) -> WorkerPool:
+        """Warm dbt worker processes, shared by a check and the build after it; closed by close()."""
+        if self._pool is None or self._pool.size != workers:
+            self.close()
+            self._pool = WorkerPool(workers, self.state_dir / "logs")
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def _release(self) -> None:
+        if not self._session:
+            self.close()
+
+    def __enter__(self) -> "Mesh":
+        self._session = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._session = False
+        self.close()
 
     @classmethod
     def load(cls, project_dir: Path | str = ".") -> "Mesh":
@@ -61,7 +88,10 @@ class Mesh:
         """Every rule over the selected domains; parses with dbt, builds nothing."""
         from mesh_cli.check import run_check  # imports sqlglot: only when checking
 
-        return run_check(self, self.policy, options)
+        try:
+            return run_check(self, self.policy, options)
+        finally:
+            self._release()
 
     def gate(self, options: BuildOptions = BuildOptions()) -> CheckReport:
         """The checks `mesh build` runs first: raises when any finding is an error."""
@@ -179,6 +209,10 @@ class Mesh:
         for storage in {self.storage(t.domain, options) for t in tasks}:
             if storage.managed and storage.database is not None:
                 storage.database.parent.mkdir(parents=True, exist_ok=True)
-        result = run_tasks(tasks, self.state_dir / "logs", options.workers, on_result, on_start)
+        try:
+            result = run_tasks(tasks, self.state_dir / "logs", options.workers, on_result, on_start,
+                               pool=self.pool(options.workers))
+        finally:
+            self._release()
         (self.state_dir / "run_results.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
         return result

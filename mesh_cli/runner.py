@@ -1,12 +1,14 @@
-"""The only module that imports dbt. It runs in a worker process, one per domain run, because
-dbt's programmatic runner is not safe to run twice at once in one process and a process that
-exits releases its DuckDB files."""
+"""The only module that imports dbt. It runs inside worker processes: dbt's programmatic runner is
+not safe to run twice at once in one process, so each worker runs one domain job at a time and
+stays warm (dbt imported once) for the next one."""
 from __future__ import annotations
 
+import gc
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
@@ -30,13 +32,76 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
     return {"steps": steps}
 
 
-def main(argv: list[str]) -> int:
-    spec_file = Path(argv[1])
-    spec = json.loads(spec_file.read_text(encoding="utf-8"))
-    outcome = run_steps(spec)
-    Path(spec["result_file"]).write_text(json.dumps(outcome), encoding="utf-8")
-    return max((s["exit_code"] for s in outcome["steps"]), default=0)
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its database open between invocations; close it so that another process
+    can attach the file this worker just wrote."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter: nothing to release
+        return
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()
+
+
+class _Job:
+    """One domain job: its environment, working folder and output, restored afterwards."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.job = job
+        self.saved_env: dict[str, str | None] = {}
+
+    def __enter__(self) -> "_Job":
+        for key, value in self.job["env"].items():
+            self.saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        self.cwd = os.getcwd()
+        os.chdir(self.job["cwd"])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.log = open(self.job["log"], "w", encoding="utf-8")
+        self.fds = (os.dup(1), os.dup(2))
+        # At the descriptor level, so dbt's own handlers (bound to fd 1) write to the log too.
+        os.dup2(self.log.fileno(), 1)
+        os.dup2(self.log.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(self.fds[0], 1)
+        os.dup2(self.fds[1], 2)
+        for fd in self.fds:
+            os.close(fd)
+        self.log.close()
+        os.chdir(self.cwd)
+        for key, value in self.saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    with _Job(job):
+        try:
+            outcome = run_steps(job["spec"])
+        except Exception as exc:  # noqa: BLE001 - reported to the parent as the domain's failure
+            outcome = {"steps": [{"command": job["spec"]["steps"][0], "exit_code": 2, "exception": repr(exc)}]}
+        finally:
+            _release_duckdb()
+    Path(job["result_file"]).write_text(json.dumps(outcome), encoding="utf-8")
+    return outcome
+
+
+def serve(requests: TextIO, replies: TextIO) -> None:
+    """Read one JSON job per line; answer each with one JSON line when it is done."""
+    for line in requests:
+        if line.strip():
+            outcome = run_job(json.loads(line))
+            replies.write(json.dumps(outcome) + "\n")
+            replies.flush()
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    # Replies go to a copy of the original stdout: fd 1 itself is pointed at each job's log.
+    serve(sys.stdin, os.fdopen(os.dup(1), "w", encoding="utf-8"))

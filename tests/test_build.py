@@ -224,3 +224,14 @@ def test_dependencies_yml_entry_without_name(basic: Path) -> None:
     assert (result.exit_code, result.stderr) == (
         2, f"Error: {basic}/domains/ops/dependencies.yml: projects[0]: each project needs a name; "
            "write `- name: <project>`\n")
+
+
+def test_a_worker_that_dies_fails_its_domain_only(basic: Path) -> None:
+    (basic / "domains/ops/models/boom.py").write_text(
+        "import os\n\n\ndef model(dbt, session):\n    dbt.config(materialized='table')\n    os._exit(3)\n"
+        "    return session.sql('select 1 as x')\n")
+    result = Mesh.load(basic).build(BuildOptions(workers=1))
+    assert [(d.domain, d.status) for d in result.domains] == [("core", "success"), ("ops", "error"), ("sales", "success")]
+    ops = result.domains[1]
+    assert ops.message == (f"dbt build failed in domain 'ops' (exit 2): the worker process died; "
+                           f"see the log: {basic}/.mesh/logs/ops.log")

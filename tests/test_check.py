@@ -205,3 +205,11 @@ def test_check_selection_still_parses_upstreams(governed: tuple[Path, CheckRepor
     report = Mesh.load(root).check(BuildOptions(select=("sales",)))
     assert {f.domain for f in report.findings} == {"sales"}
     assert (root / ".mesh/check/core/interface.json").is_file()
+
+
+def test_dbt_parse_error_is_a_finding(basic: Path) -> None:
+    (basic / "domains/ops/models/broken.sql").write_text("select {{ 1 + }}\n")
+    report = Mesh.load(basic).check(BuildOptions(select=("ops",)))
+    assert [(f.severity, f.rule, f.domain) for f in report.findings] == [("error", "dbt.parse", "ops")]
+    assert report.findings[0].message.startswith("dbt parse failed in domain 'ops' (exit 2): ")
+    assert report.findings[0].file == basic / ".mesh/logs/check/ops.log"
