@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mesh_cli.errors import ConfigError
+from mesh_cli.yamlfile import read_yaml
 
 CONFIG_FILE = "mesh.yml"
 DEFAULT_STATE_DIR = ".mesh"
@@ -69,12 +69,7 @@ def load_config(root: Path) -> tuple[MeshConfig, Optional[Path]]:
     path = root / CONFIG_FILE
     if not path.is_file():
         return MeshConfig(name=root.resolve().name), None
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(where, "is not valid YAML", f"fix the syntax ({getattr(exc, 'problem', exc)})") from exc
+    raw = read_yaml(path)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

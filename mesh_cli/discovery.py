@@ -2,29 +2,18 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
-import yaml
-
 from mesh_cli.config import MeshConfig, Owner
 from mesh_cli.errors import ConfigError, DiscoveryError, DuplicateDomainError
+from mesh_cli.yamlfile import read_yaml
 
 PROJECT_FILE = "dbt_project.yml"
 # Build outputs and tool folders never hold a domain.
 SKIP_DIRS = {"target", "dbt_packages", "dbt_modules", "logs", ".mesh", ".git", "node_modules",
              ".venv", "venv", "__pycache__", ".pytest_cache"}
-
-
-def read_yaml(path: Path) -> Any:
-    """Load a YAML file, turning syntax errors into a ConfigError naming the file and line."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(where, "is not valid YAML", f"fix the syntax ({getattr(exc, 'problem', exc)})") from exc
 
 
 @dataclass(frozen=True)
@@ -200,8 +189,6 @@ def discover(root: Path, config: MeshConfig) -> list[Domain]:
 
 
 def _with_packages(domain: Domain, names: dict[Path, str]) -> Domain:
-    from dataclasses import replace
-
     packages = []
     for path in domain.local_packages:
         if path in names:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from mesh_cli.discovery import Domain, read_yaml
+from mesh_cli.discovery import Domain
+from mesh_cli.yamlfile import read_yaml
 
 # ref('model'), ref("pkg", "model"), ref('pkg', 'model', v=2), ref('model', version='1')
 _REF = re.compile(

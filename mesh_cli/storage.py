@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from mesh_cli.config import MeshConfig
-from mesh_cli.discovery import Domain, read_yaml
+from mesh_cli.discovery import Domain
+from mesh_cli.yamlfile import read_yaml
 from mesh_cli.interface import ROOT_ENV
 
 PATH_ENV = "MESH_DUCKDB_PATH"
