@@ -45,3 +45,21 @@ def test_independent_projects_sharing_a_file_are_serialised(tmp_path: Path) -> N
     assert all(d.status == "success" for d in runs.values())
     first, second = sorted(runs.values(), key=lambda d: d.started_at)
     assert first.started_at + first.elapsed <= second.started_at
+
+
+def test_profiles_dir_option_and_env_are_honoured_as_dbt_does(tmp_path: Path, monkeypatch) -> None:
+    from mesh_cli.mesh import BuildOptions
+
+    root = copy_fixture("legacy", tmp_path)
+    elsewhere = tmp_path / "profiles_elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "profiles.yml").write_text(
+        "legacy:\n  target: ci\n  outputs:\n    ci:\n      type: duckdb\n      path: ci.duckdb\n")
+    mesh = Mesh.load(root)
+    # --profiles-dir beats the project's own profiles.yml; the path still starts in the project folder.
+    option = mesh.storage("jaffle_core", BuildOptions(profiles_dir=elsewhere))
+    assert (option.profiles_dir, option.database) == (elsewhere, root / "jaffle_core" / "ci.duckdb")
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(elsewhere))
+    assert mesh.storage("jaffle_marts").database == root / "jaffle_marts" / "ci.duckdb"
+    monkeypatch.delenv("DBT_PROFILES_DIR")
+    assert mesh.storage("jaffle_marts").database == root / "warehouse.duckdb"
