@@ -21,6 +21,7 @@ from mesh_cli.interface import STATE_DIR, STATE_ENV, load_interface, publish
 from mesh_cli.links import CrossRef, Links
 from mesh_cli.policies import check_manifest
 from mesh_cli.storage import catalog_name
+from mesh_cli.yamlfile import line_of
 
 if TYPE_CHECKING:
     from mesh_cli.mesh import BuildOptions, Mesh
@@ -124,7 +125,7 @@ class Checker:
                 f"add `- name: {producer}` under projects: in dependencies.yml"))
         deps_file = d.path / "dependencies.yml"
         for producer in sorted(set(d.declared) - {c.producer for c in crosses}):
-            line = _line_of(deps_file, rf"name:\s*['\"]?{re.escape(producer)}\b")
+            line = line_of(deps_file, rf"name:\s*['\"]?{re.escape(producer)}\b")
             self.add(self.policy.finding(
                 "deps.unused", domain, f"declares a dependency on domain '{producer}' but never refs it",
                 None, deps_file, line, f"remove `- name: {producer}` from dependencies.yml"))
@@ -155,15 +156,6 @@ class Checker:
                         f"replace {hit.relation} with {{{{ ref('{hit.domain}', '<model>') }}}}"))
 
 
-def _line_of(path: Path, pattern: str) -> Optional[int]:
-    if not path.is_file():
-        return None
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if re.search(pattern, text):
-            return number
-    return None
-
-
 def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckReport:
     checker = Checker(mesh, policy)
     links = mesh.linked
@@ -174,7 +166,7 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
     try:
         selected = links.graph.select(options.select, options.exclude)
     except CycleError as cycle:
-        checker.add(policy.finding("graph.cycle", cycle.path[0], cycle.message.split("; ")[0], fix=RULE_FIX_CYCLE))
+        checker.add(policy.finding("graph.cycle", cycle.path[0], cycle.message.split("; ")[0]))
         return CheckReport(checker.findings, sorted(mesh.domains))
     needed = set(selected) | {a for d in selected for a in links.graph.ancestors(d)}
     order = links.graph.order(needed)
@@ -238,14 +230,11 @@ def _parse_finding(mesh: "Mesh", policy: Policy, domain: str, message: str, log:
     d = mesh.domains[domain]
     files = [p for folder in d.source_dirs() if folder.is_dir() for p in sorted(folder.rglob(f"{m['consumer']}.sql"))]
     file = files[0] if files else None
-    line = _line_of(file, rf"ref\(\s*['\"]{re.escape(m['model'])}['\"]") if file else None
+    line = line_of(file, rf"ref\(\s*['\"]{re.escape(m['model'])}['\"]") if file else None
     return policy.finding(
         "access.group", domain, f"model '{m['consumer']}' refs '{m['model']}', which is private to group "
         f"'{m['group']}'", m["consumer"], file, line,
         f"put '{m['consumer']}' in group '{m['group']}', or make '{m['model']}' protected")
-
-
-RULE_FIX_CYCLE = "break it by moving the shared models into one domain"
 
 
 def _domain_of(mesh: "Mesh", error: MeshError) -> str:

@@ -1,12 +1,14 @@
 """Links between domains: resolves each ref found in the files to the domain it reads from."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mesh_cli.discovery import Domain
 from mesh_cli.errors import MeshError, UnknownDomainError, UnknownModelError
 from mesh_cli.graph import MeshGraph
 from mesh_cli.refs import Ref, model_names, scan_refs
+from mesh_cli.yamlfile import line_of
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,10 @@ def link(domains: list[Domain]) -> Links:
     for d in domains:
         for upstream in d.declared:
             if upstream not in by_name:
+                deps = d.path / "dependencies.yml"
+                line = line_of(deps, rf"name:\s*['\"]?{re.escape(upstream)}\b") or 1
                 errors.append(UnknownDomainError(
-                    upstream, sorted(by_name), where=f"{d.path / 'dependencies.yml'}: projects",
+                    upstream, sorted(by_name), where=f"{deps}:{line}",
                     hint="remove it or add that project to the mesh",
                 ))
             elif upstream != d.name:

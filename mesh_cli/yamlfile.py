@@ -1,8 +1,9 @@
 """Reading YAML files of a mesh, with errors that name the file and line."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import yaml
 
@@ -17,3 +18,13 @@ def read_yaml(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(where, "is not valid YAML", f"fix the syntax ({getattr(exc, 'problem', exc)})") from exc
+
+
+def line_of(path: Path, pattern: str) -> Optional[int]:
+    """The first line of a text file matching `pattern`, to point a message at it."""
+    if not path.is_file():
+        return None
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if re.search(pattern, text):
+            return number
+    return None

@@ -214,7 +214,7 @@ def test_declared_dependency_on_unknown_domain(basic: Path) -> None:
     (basic / "domains/ops/dependencies.yml").write_text("projects:\n  - name: billing\n")
     result = mesh_cli("graph", "--project-dir", str(basic))
     assert (result.exit_code, result.stderr) == (
-        1, f"Error: {basic}/domains/ops/dependencies.yml: projects: unknown domain 'billing'; known domains: core, "
+        1, f"Error: {basic}/domains/ops/dependencies.yml:2: unknown domain 'billing'; known domains: core, "
            "ops, sales; remove it or add that project to the mesh\n")
 
 
