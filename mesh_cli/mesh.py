@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -53,6 +54,7 @@ class Mesh:
         self.policy = Policy(config.governance, root / "mesh.yml")  # validated with the rest of the config
         self._pool: Optional[WorkerPool] = None
         self._session = False  # inside `with mesh:` the pool outlives each call
+        self._storage: dict[tuple[str, Optional[Path], Optional[str], Optional[str]], Storage] = {}
 
     def pool(self, workers: int) -> WorkerPool:
         """Warm dbt worker processes, shared by a check and the build after it; closed by close()."""
@@ -125,8 +127,12 @@ class Mesh:
         return load_interface(self.root, domain)
 
     def storage(self, domain: str, options: BuildOptions = BuildOptions()) -> Storage:
-        return resolve_storage(self.domains[domain], self.root, self.config, options.profiles_dir,
-                               options.target or self.config.target)
+        target = options.target or self.config.target
+        key = (domain, options.profiles_dir, target, os.environ.get("DBT_PROFILES_DIR"))
+        if key not in self._storage:  # asked for every upstream of every domain: read profiles once
+            self._storage[key] = resolve_storage(self.domains[domain], self.root, self.config,
+                                                 options.profiles_dir, target)
+        return self._storage[key]
 
     def env(self, domain: str, options: BuildOptions = BuildOptions()) -> dict[str, str]:
         """What a dbt process of `domain` needs in its environment to run inside this mesh."""

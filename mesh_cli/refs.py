@@ -96,7 +96,7 @@ def model_names(domain: Domain) -> set[str]:
         for path in folder.rglob("*"):
             if path.suffix in (".sql", ".py") and path.is_file():
                 names.add(path.stem)
-                if path.suffix == ".sql" and "snapshot" in path.read_text(encoding="utf-8", errors="replace"):
+                if path.suffix == ".sql":
                     names.update(_SNAPSHOT.findall(path.read_text(encoding="utf-8", errors="replace")))
             elif path.suffix in (".yml", ".yaml") and path.is_file():
                 names.update(_yaml_model_names(path))
