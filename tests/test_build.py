@@ -180,7 +180,7 @@ def test_cycle_between_domains(basic: Path) -> None:
     checked = mesh_cli("build", "--project-dir", str(basic))
     assert (checked.exit_code, checked.stderr.splitlines()) == (1, [
         "Error: [graph.cycle] domain 'core': domains depend on each other in a cycle: core -> sales -> core; "
-        "fix: break it by moving the shared models into one domain",
+        "fix: Move the shared models into one domain.",
         "Error: mesh check found 1 error; nothing was built: fix it (mesh check lists them) or rerun with "
         "--skip-checks",
     ])
