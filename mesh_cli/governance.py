@@ -51,7 +51,7 @@ class Policy:
         severity = self.severity(rule_id, domain, model)
         if severity == "off":
             return None
-        return Finding(rule_id, severity, domain, message, fix or RULES[rule_id].fix, model, file, line)
+        return Finding(rule_id, severity, domain, message, _sentence(fix or RULES[rule_id].fix), model, file, line)
 
     def patterns(self) -> dict[str, str]:
         settings = self.governance.rules.get("naming.layer")
@@ -63,3 +63,10 @@ class Policy:
         if listed is None:
             listed = ((meta or {}).get("mesh") or {}).get("allowed_consumers")
         return list(listed) if listed is not None else None
+
+
+def _sentence(text: str) -> str:
+    """Fixes read as one sentence each, whichever rule wrote them."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."

@@ -115,8 +115,8 @@ def test_ref_to_private_model_is_refused_before_anything_runs(rebuilt_basic: Pat
     assert (checked.exit_code, checked.stdout) == (1, "")
     assert checked.stderr.splitlines() == [
         "Error: domains/sales/models/leak.sql:1: [access.cross-domain] domain 'sales': refs 'core.secret', which "
-        "is private to group 'core_team' (owner: core@example.com); fix: only public models can be used across "
-        "domains: ask the owners of 'core' to make it public (access: public) or use one of its public models",
+        "is private to group 'core_team' (owner: core@example.com); fix: Only public models can be used across "
+        "domains: ask the owners of 'core' to make it public (access: public) or use one of its public models.",
         "Error: mesh check found 1 error; nothing was built: fix it (mesh check lists them) or rerun with "
         "--skip-checks",
     ]
@@ -150,9 +150,9 @@ def test_unknown_domain_and_model_are_all_reported(basic: Path) -> None:
     checked = mesh_cli("build", "--project-dir", str(basic))
     assert checked.stderr.splitlines() == [
         "Error: domains/sales/models/x.sql:1: [ref.unknown] domain 'sales': refs model 'nope' of domain 'core', "
-        "which has no such model; fix: check the name (`mesh ls --select core` lists its public models)",
+        "which has no such model; fix: Check the name (`mesh ls --select core` lists its public models).",
         "Error: domains/sales/models/y.sql:2: [ref.unknown] domain 'sales': unknown domain 'nowhere'; known "
-        "domains: core, ops, sales; fix: fix the first argument of ref('nowhere', 'nope')",
+        "domains: core, ops, sales; fix: Fix the first argument of ref('nowhere', 'nope').",
         "Error: mesh check found 2 errors; nothing was built: fix them (mesh check lists them) or rerun with "
         "--skip-checks",
     ]
@@ -165,8 +165,8 @@ def test_unknown_version_of_a_published_model(rebuilt_basic: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.splitlines()[0] == (
         "Error: domains/sales/models/v9.sql:1: [ref.unknown] domain 'sales': refs model 'dim_people' version 9 of "
-        "domain 'core', which has no such version; fix: check the name and version (`mesh ls --select core` lists "
-        "its public models)")
+        "domain 'core', which has no such version; fix: Check the name and version (`mesh ls --select core` lists "
+        "its public models).")
 
 
 def test_cycle_between_domains(basic: Path) -> None:

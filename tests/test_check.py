@@ -59,20 +59,20 @@ def test_cross_domain_messages(governed: tuple[Path, CheckReport]) -> None:
     texts = {f.rule: f.text(root) for f in report.findings if f.domain != "core"}
     assert texts["access.allowed-consumers"] == (
         "domains/ops/models/people_count.sql:1: [access.allowed-consumers] domain 'ops': refs 'core.dim_people', "
-        "whose consumers are limited to: sales; fix: ask core@example.com to add 'ops' to its allowed consumers")
+        "whose consumers are limited to: sales; fix: Ask core@example.com to add 'ops' to its allowed consumers.")
     assert texts["deps.undeclared"] == (
         "domains/ops/models/leak.sql:1: [deps.undeclared] domain 'ops': refs domain 'core' without declaring it in "
-        "dependencies.yml; fix: add `- name: core` under projects: in dependencies.yml")
+        "dependencies.yml; fix: Add `- name: core` under projects: in dependencies.yml.")
     assert texts["sql.bypass-ref"] == (
         "domains/sales/models/sneaky.sql:3: [sql.bypass-ref] domain 'sales': reads core.main.dim_people_v2 of domain "
-        "'core' directly instead of through ref(); fix: replace core.main.dim_people_v2 with "
-        "{{ ref('core', '<model>') }}")
+        "'core' directly instead of through ref(); fix: Replace core.main.dim_people_v2 with "
+        "{{ ref('core', '<model>') }}.")
     assert texts["deps.unused"] == (
         "domains/sales/dependencies.yml:3: [deps.unused] domain 'sales': declares a dependency on domain 'ops' but "
-        "never refs it; fix: remove `- name: ops` from dependencies.yml")
+        "never refs it; fix: Remove `- name: ops` from dependencies.yml.")
     assert texts["version.deprecated"] == (
         "domains/sales/models/old_sales.sql:1: [version.deprecated] domain 'sales': refs 'core.dim_people' v1, "
-        "deprecated on 2027-01-01; v2 is the latest; fix: move to ref('core', 'dim_people', v=2)")
+        "deprecated on 2027-01-01; v2 is the latest; fix: Move to ref('core', 'dim_people', v=2).")
 
 
 def test_cli_text_is_grouped_by_domain(governed: tuple[Path, CheckReport]) -> None:
@@ -86,7 +86,7 @@ def test_cli_text_is_grouped_by_domain(governed: tuple[Path, CheckReport]) -> No
     i = lines.index("  error  sql.bypass-ref  sneaky  domains/sales/models/sneaky.sql:3")
     assert lines[i + 1:i + 3] == [
         "         reads core.main.dim_people_v2 of domain 'core' directly instead of through ref()",
-        "         fix: replace core.main.dim_people_v2 with {{ ref('core', '<model>') }}",
+        "         fix: Replace core.main.dim_people_v2 with {{ ref('core', '<model>') }}.",
     ]
 
 
@@ -101,7 +101,7 @@ def test_cli_json(governed: tuple[Path, CheckReport]) -> None:
         "rule": "sql.bypass-ref", "severity": "error", "domain": "sales", "model": "sneaky",
         "file": "domains/sales/models/sneaky.sql", "line": 3,
         "message": "reads core.main.dim_people_v2 of domain 'core' directly instead of through ref()",
-        "fix": "replace core.main.dim_people_v2 with {{ ref('core', '<model>') }}",
+        "fix": "Replace core.main.dim_people_v2 with {{ ref('core', '<model>') }}.",
     }
 
 
@@ -171,7 +171,7 @@ def test_private_model_outside_its_group_inside_a_domain(basic: Path) -> None:
         "core",
         "  error  access.group  report  domains/core/models/report.sql:1",
         "         model 'report' refs 'secret', which is private to group 'core_team'",
-        "         fix: put 'report' in group 'core_team', or make 'secret' protected",
+        "         fix: Put 'report' in group 'core_team', or make 'secret' protected.",
         "sales: not checked: upstream domain 'core' could not be parsed",
         "mesh check: 1 error, 0 warnings in 3 domains",
     ]
