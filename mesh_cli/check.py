@@ -193,7 +193,7 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
 
         tasks.append(Task(
             domain=name, project_dir=domain.path, target_dir=domain.target_dir,
-            spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir),
+            spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir), "profile": storage.profile,
                   "target": options.target or mesh.config.target, "threads": None,
                   "steps": (["deps"] if domain.has_packages and not domain.packages_installed else []) + ["parse"]},
             env=env, upstreams=ups, writes=None, reads=frozenset(), before=before,

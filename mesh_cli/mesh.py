@@ -198,7 +198,7 @@ class Mesh:
 
         return Task(
             domain=name, project_dir=domain.path, target_dir=domain.target_dir,
-            spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir),
+            spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir), "profile": storage.profile,
                   "target": options.target or self.config.target, "threads": options.threads,
                   "steps": self._steps(domain)},
             env=lambda: self.env(name, options), upstreams=in_run, writes=storage.key, reads=reads,

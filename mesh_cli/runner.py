@@ -17,6 +17,8 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
     common = ["--project-dir", spec["project_dir"], "--profiles-dir", spec["profiles_dir"]]
     if spec.get("target"):
         common += ["--target", spec["target"]]
+    if spec.get("profile"):
+        common += ["--profile", spec["profile"]]
     steps = []
     for command in spec["steps"]:
         args = [command, *common]
