@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from mesh_cli.build import BuildResult, DomainResult
-from mesh_cli.findings import CheckReport, Finding
+from mesh_cli.findings import CheckReport
 from mesh_cli.graph import MeshGraph
 from mesh_cli.mesh import DomainInfo
 from mesh_cli.rules import RULES
