@@ -16,17 +16,17 @@ def check_ref(cross: CrossRef, interface: dict[str, Any]) -> Optional[MeshError]
     ref = cross.ref
     found = _versions(interface["models"], ref.name)
     if not found:
-        return UnknownModelError(ref.domain, cross.producer, ref.name, ref.where)
+        return UnknownModelError(ref.domain, cross.producer, ref.name, ref.file, ref.line)
     if ref.version is not None:
         found = [m for m in found if str(m["version"]) == str(ref.version)]
         if not found:
-            return UnknownModelError(ref.domain, cross.producer, ref.name, ref.where, version=ref.version)
+            return UnknownModelError(ref.domain, cross.producer, ref.name, ref.file, ref.line, ref.version)
     model = found[0]
     if model["access"] != "public":
         owner = (interface.get("groups", {}).get(model.get("group")) or {}).get("owner") or {}
         contact = owner.get("email") or owner.get("name")
         return AccessViolationError(ref.domain, cross.producer, ref.name, model["access"], model.get("group"),
-                                    ref.where, contact)
+                                    ref.file, ref.line, contact)
     return None
 
 

@@ -26,19 +26,9 @@ from mesh_cli.yamlfile import line_of
 if TYPE_CHECKING:
     from mesh_cli.mesh import BuildOptions, Mesh
 
-_WHERE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): ")
-
-
-def _located(error: MeshError) -> tuple[Optional[Path], Optional[int]]:
-    m = _WHERE.match(error.message)
-    return (Path(m["file"]), int(m["line"])) if m else (None, None)
-
-
 def _error_finding(policy: Policy, rule: str, domain: str, error: MeshError, model: Optional[str] = None) -> Optional[Finding]:
-    file, line = _located(error)
-    message = _WHERE.sub("", error.message, count=1).removeprefix(f"domain '{domain}' ")
-    text, _, fix = message.rpartition("; ")
-    return policy.finding(rule, domain, text, model, file, line, fix or None)
+    text, _, fix = error.detail.removeprefix(f"domain '{domain}' ").rpartition("; ")
+    return policy.finding(rule, domain, text, model, error.file, error.line, fix or None)
 
 
 class Checker:
@@ -98,8 +88,9 @@ class Checker:
     def refs_ok(self, domain: str, links: Links, producers: list[str]) -> bool:
         """Check `domain`'s refs to `producers` against their fresh interfaces; False blocks its parse."""
         blocking = False
+        interfaces = {p: load_interface(self.mesh.root, p, self.state) for p in producers}
         for cross in (c for c in links.refs_of(domain) if c.producer in producers):
-            interface = load_interface(self.mesh.root, cross.producer, self.state)
+            interface = interfaces[cross.producer]
             if interface is None:
                 continue
             error = check_ref(cross, interface)
@@ -238,8 +229,7 @@ def _parse_finding(mesh: "Mesh", policy: Policy, domain: str, message: str, log:
 
 
 def _domain_of(mesh: "Mesh", error: MeshError) -> str:
-    file, _ = _located(error)
     for name, d in mesh.domains.items():
-        if file is not None and file.is_relative_to(d.path):
+        if error.file is not None and error.file.is_relative_to(d.path):
             return name
     return ""

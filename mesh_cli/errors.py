@@ -10,9 +10,11 @@ class MeshError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, file: Path | None = None, line: int | None = None) -> None:
+        # `detail` is the message without its place, for reports that show the place apart.
+        self.detail, self.file, self.line = message, file, line
+        self.message = f"{file}:{line}: {message}" if file is not None else message
+        super().__init__(self.message)
 
     def lines(self) -> list[str]:
         return [self.message]
@@ -43,14 +45,14 @@ class DuplicateDomainError(MeshError):
 class UnknownDomainError(MeshError):
     """A selector or ref names a domain that does not exist."""
 
-    def __init__(self, name: str, known: Sequence[str], where: str = "", hint: str = "") -> None:
-        self.name, self.known, self.where = name, list(known), where
+    def __init__(self, name: str, known: Sequence[str], hint: str = "",
+                 file: Path | None = None, line: int | None = None) -> None:
+        self.name, self.known = name, list(known)
         # In a file (a ref, dependencies.yml) the mesh is wrong: exit 1; on the command line, usage: exit 2.
-        self.exit_code = 1 if where else 2
-        prefix = f"{where}: " if where else ""
+        self.exit_code = 1 if file is not None else 2
         super().__init__(
-            f"{prefix}unknown domain '{name}'; known domains: {', '.join(known) or '(none)'}"
-            + (f"; {hint}" if hint else "")
+            f"unknown domain '{name}'; known domains: {', '.join(known) or '(none)'}" + (f"; {hint}" if hint else ""),
+            file, line,
         )
 
 
@@ -61,29 +63,31 @@ class ViolationError(MeshError):
 
 
 class UnknownModelError(ViolationError):
-    def __init__(self, consumer: str, producer: str, model: str, where: str, version: str | None = None) -> None:
-        self.consumer, self.producer, self.model, self.where, self.version = consumer, producer, model, where, version
+    def __init__(self, consumer: str, producer: str, model: str, file: Path, line: int,
+                 version: str | None = None) -> None:
+        self.consumer, self.producer, self.model, self.version = consumer, producer, model, version
         what = f"'{model}'" + (f" version {version}" if version is not None else "")
         super().__init__(
-            f"{where}: domain '{consumer}' refs model {what} of domain '{producer}', which has no such "
+            f"domain '{consumer}' refs model {what} of domain '{producer}', which has no such "
             f"{'version' if version is not None else 'model'}; check the name"
             + (" and version" if version is not None else "")
-            + f" (`mesh ls --select {producer}` lists its public models)"
+            + f" (`mesh ls --select {producer}` lists its public models)",
+            file, line,
         )
 
 
 class AccessViolationError(ViolationError):
-    def __init__(self, consumer: str, producer: str, model: str, access: str, group: str | None, where: str,
-                 contact: str | None = None) -> None:
-        self.consumer, self.producer, self.model, self.access, self.group, self.where = (
-            consumer, producer, model, access, group, where)
+    def __init__(self, consumer: str, producer: str, model: str, access: str, group: str | None,
+                 file: Path, line: int, contact: str | None = None) -> None:
+        self.consumer, self.producer, self.model, self.access, self.group = consumer, producer, model, access, group
         self.contact = contact
         owner = f"group '{group}'" if group else f"domain '{producer}' (no group)"
         owner += f" (owner: {contact})" if contact else ""
         super().__init__(
-            f"{where}: domain '{consumer}' refs '{producer}.{model}', which is {access} to {owner}; "
+            f"domain '{consumer}' refs '{producer}.{model}', which is {access} to {owner}; "
             f"only public models can be used across domains: ask the owners of '{producer}' to make it "
-            f"public (access: public) or use one of its public models"
+            f"public (access: public) or use one of its public models",
+            file, line,
         )
 
 

@@ -19,18 +19,16 @@ class Finding:
     file: Optional[Path] = None
     line: Optional[int] = None
 
-    @property
-    def where(self) -> str:
+    def location(self, root: Path) -> str:
+        """`file:line`, relative to the mesh root when it is inside it; empty without a file."""
         if self.file is None:
             return ""
-        return f"{self.file}:{self.line}" if self.line else str(self.file)
+        shown = self.file.relative_to(root) if self.file.is_relative_to(root) else self.file
+        return f"{shown}{f':{self.line}' if self.line else ''}"
 
     def text(self, root: Path) -> str:
         """One line: where, rule, what, how to fix."""
-        where = ""
-        if self.file is not None:
-            shown = self.file.relative_to(root) if self.file.is_relative_to(root) else self.file
-            where = f"{shown}{f':{self.line}' if self.line else ''}: "
+        where = f"{self.location(root)}: " if self.file is not None else ""
         return f"{where}[{self.rule}] domain '{self.domain}': {self.message}; fix: {self.fix}"
 
     def to_dict(self, root: Optional[Path] = None) -> dict[str, Any]:

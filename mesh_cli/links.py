@@ -38,13 +38,13 @@ def _resolve(ref: Ref, domain: Domain, domains: dict[str, Domain], names: dict[s
             return None, None
         if ref.package in domains:
             if ref.name not in names[ref.package]:
-                return None, UnknownModelError(domain.name, ref.package, ref.name, ref.where)
+                return None, UnknownModelError(domain.name, ref.package, ref.name, ref.file, ref.line)
             return ref.package, None
         if domain.remote_packages:  # maybe a package from the hub, installed by dbt deps
             return None, None
         return None, UnknownDomainError(
-            ref.package, sorted(domains), where=ref.where,
-            hint=f"fix the first argument of ref('{ref.package}', '{ref.name}')",
+            ref.package, sorted(domains), hint=f"fix the first argument of ref('{ref.package}', '{ref.name}')",
+            file=ref.file, line=ref.line,
         )
     if ref.name in local:
         return None, None
@@ -70,8 +70,7 @@ def link(domains: list[Domain]) -> Links:
                 deps = d.path / "dependencies.yml"
                 line = line_of(deps, rf"name:\s*['\"]?{re.escape(upstream)}\b") or 1
                 errors.append(UnknownDomainError(
-                    upstream, sorted(by_name), where=f"{deps}:{line}",
-                    hint="remove it or add that project to the mesh",
+                    upstream, sorted(by_name), hint="remove it or add that project to the mesh", file=deps, line=line,
                 ))
             elif upstream != d.name:
                 graph.link(upstream, d.name, "declared")

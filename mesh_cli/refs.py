@@ -35,10 +35,6 @@ class Ref:
     file: Path
     line: int
 
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}"
-
 
 def _blank(match: re.Match[str]) -> str:
     # Keep line numbers: replace a comment by as many newlines as it spans.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from mesh_cli.build import BuildResult, DomainResult
 from mesh_cli.findings import CheckReport
@@ -98,12 +98,6 @@ def graph_text(graph: MeshGraph, fmt: str) -> str:
     return "\n".join(lines)
 
 
-def _relative(path: Optional[Path], root: Path) -> str:
-    if path is None:
-        return ""
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-
-
 def check_text(report: CheckReport, root: Path) -> str:
     lines: list[str] = []
     current = None
@@ -111,7 +105,7 @@ def check_text(report: CheckReport, root: Path) -> str:
         if f.domain != current:
             current = f.domain
             lines.append(f.domain or "(mesh)")
-        where = f"{_relative(f.file, root)}{f':{f.line}' if f.line else ''}" if f.file else "-"
+        where = f.location(root) or "-"
         lines.append(f"  {f.severity:<5}  {f.rule}  {f.model or '-'}  {where}")
         lines.append(f"         {f.message}")
         lines.append(f"         fix: {f.fix}")
