@@ -6,7 +6,7 @@ import shlex
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -15,6 +15,7 @@ from mesh_cli.errors import MeshError
 from mesh_cli.mesh import BuildOptions, Mesh
 from mesh_cli import render
 from mesh_cli.sarif import to_sarif
+from mesh_cli.commands.options import format_option, project_dir_option, select_options
 
 
 class MeshGroup(click.Group):
@@ -37,22 +38,6 @@ class MeshGroup(click.Group):
             click.secho(f"Error: internal error: {exc.__class__.__name__}: {exc}; rerun with "
                         f"`mesh --debug ...` for the traceback", fg="red", err=True)
             ctx.exit(2)
-
-
-def project_dir_option(f: Callable) -> Callable:
-    return click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=".",
-                        show_default=True, help="The mesh's folder (holding mesh.yml or dbt projects).")(f)
-
-
-def select_options(f: Callable) -> Callable:
-    f = click.option("--exclude", multiple=True, metavar="DOMAIN", help="Domains to leave out (same words as --select).")(f)
-    return click.option("--select", "-s", multiple=True, metavar="DOMAIN",
-                        help="Domains to include: name, +name (with upstreams), name+ (with downstreams).")(f)
-
-
-def format_option(*choices: str) -> Callable:
-    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True,
-                        help="Output format.")
 
 
 @click.group(cls=MeshGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -195,6 +180,9 @@ def env(project_dir: Path, domain: str, target: str | None, fmt: str) -> None:
         click.echo(json.dumps(values, indent=2, sort_keys=True))
     else:
         click.echo("\n".join(f"export {k}={shlex.quote(v)}" for k, v in sorted(values.items())))
+
+
+# Commands that live in mesh_cli/commands/, one line each.
 
 
 def main() -> None:
