@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from conftest import mesh_cli
@@ -13,18 +14,32 @@ from mesh_cli.cli import cli
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
-def test_command_has_help_with_example_and_readme_section(name: str) -> None:
-    result = mesh_cli(name, "--help")
+def _leaves(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every runnable command, subcommands of groups included: `("contracts", "diff")`."""
+    found = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            found += _leaves(command, prefix + (name,))
+        else:
+            found.append(prefix + (name,))
+    return found
+
+
+COMMANDS = _leaves(cli)
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_command_has_help_with_example_and_readme_section(path: tuple[str, ...]) -> None:
+    result = mesh_cli(*path, "--help")
     assert result.exit_code == 0
     assert "Example:" in result.stdout
     assert "--project-dir" in result.stdout
-    assert f"### `mesh {name}`" in README
+    assert f"### `mesh {' '.join(path)}`" in README
 
 
 def test_readme_documents_no_command_that_does_not_exist() -> None:
     documented = {line.split("`mesh ")[1].rstrip("`") for line in README.splitlines() if line.startswith("### `mesh ")}
-    assert documented == set(cli.commands)
+    assert documented == {" ".join(path) for path in COMMANDS}
 
 
 def test_python_dash_m(tmp_path: Path) -> None:
