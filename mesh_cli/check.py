@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from mesh_cli.access import check_ref
 from mesh_cli.build import Task, run_tasks
 from mesh_cli.bypass import find_bypasses
+from mesh_cli.deprecation import deprecated_use
 from mesh_cli.errors import AccessViolationError, CycleError, MeshError, UnknownDomainError, UnknownModelError
 from mesh_cli.findings import CheckReport, Finding
 from mesh_cli.governance import Policy
@@ -45,27 +45,12 @@ class Checker:
     # --- refs across domains ---------------------------------------------------------------
 
     def _deprecation(self, cross: CrossRef, interface: dict[str, Any]) -> Optional[Finding]:
-        ref = cross.ref
-        versions = [m for m in interface["models"] if m["name"] == ref.name]
-        if not versions:
+        use = deprecated_use(cross, interface)
+        if use is None:
             return None
-        latest = versions[0]["latest_version"]
-        wanted = ref.version if ref.version is not None else latest
-        model = next((m for m in versions if str(m["version"]) == str(wanted)), versions[0])
-        if not model.get("deprecation_date"):
-            return None
-        when = datetime.fromisoformat(model["deprecation_date"]).date()
-        passed = when < date.today()
-        newer = f"; v{latest} is the latest" if latest is not None and str(latest) != str(wanted) else ""
-        version = f" v{wanted}" if wanted is not None else ""
-        finding = self.policy.finding(
-            "version.deprecated", ref.domain,
-            f"refs '{cross.producer}.{ref.name}'{version}, deprecated {'since' if passed else 'on'} {when}"
-            f"{' (the date has passed)' if passed else ''}{newer}",
-            ref.file.stem, ref.file, ref.line,
-            f"move to ref('{cross.producer}', '{ref.name}'{f', v={latest}' if latest is not None else ''})",
-        )
-        if finding is not None and passed:
+        finding = self.policy.finding("version.deprecated", use.consumer, use.summary, use.model, use.file,
+                                      use.line, use.fix)
+        if finding is not None and use.passed:
             finding = Finding(**{**finding.__dict__, "severity": "error"})
         return finding
 

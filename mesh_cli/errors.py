@@ -140,3 +140,156 @@ def raise_all(errors: Sequence[MeshError]) -> None:
         raise errors[0]
     if errors:
         raise Violations(errors)
+
+
+class UnknownProductError(ViolationError):
+    """`mesh show` or the catalog names a data product no built (or checked) domain publishes."""
+
+    def __init__(self, key: str, close: Sequence[str], known: Sequence[str]) -> None:
+        self.key, self.close, self.known = key, list(close), list(known)
+        hint = f"did you mean {', '.join(self.close)}? " if self.close else ""
+        super().__init__(
+            f"unknown data product '{key}' (public models are read from .mesh/state/<domain>/manifest.json); "
+            f"{hint}known products: {', '.join(self.known) or '(none: run `mesh build` or `mesh check` first)'}; "
+            f"`mesh catalog` lists them"
+        )
+
+
+class UnknownNodeError(ViolationError):
+    """`mesh lineage` names a model, seed or source that no domain's manifest holds."""
+
+    def __init__(self, key: str, close: Sequence[str]) -> None:
+        self.key, self.close = key, list(close)
+        hint = f"did you mean {', '.join(self.close)}? " if self.close else ""
+        super().__init__(
+            f"no model, seed or source '{key}' in the mesh's manifests (.mesh/state/<domain>/manifest.json); "
+            f"{hint}name it as <domain>.<model> or <domain>.<model>.v<N>, and run `mesh build` if it is new"
+        )
+
+
+class UnknownColumnError(ViolationError):
+    """`mesh lineage --column` names a column the model does not have."""
+
+    def __init__(self, node: str, column: str, known: Sequence[str], file: Path | None = None) -> None:
+        self.node, self.column, self.known, self.path = node, column, list(known), file
+        where = f" ({file})" if file is not None else ""
+        super().__init__(
+            f"'{node}'{where} has no column '{column}'; known columns: {', '.join(self.known) or '(none)'}; "
+            f"check the spelling (`mesh show` lists a data product's columns)"
+        )
+
+
+class LineageUnavailableError(ViolationError):
+    """Column lineage needs the compiled SQL of a successful build, which this model lacks."""
+
+    def __init__(self, node: str, why: str) -> None:
+        self.node, self.why = node, why
+        super().__init__(
+            f"no column lineage for '{node}': {why}; build its domain (mesh build --select "
+            f"{node.split('.')[0]}) and retry"
+        )
+
+
+class DocsOutputError(MeshError):
+    """The docs site cannot be written to, or served from, a folder."""
+
+    def __init__(self, path: Path, problem: str, fix: str) -> None:
+        self.path, self.problem, self.fix = path, problem, fix
+        super().__init__(f"{path}: {problem}; {fix}")
+
+
+class PortInUseError(MeshError):
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        self.host, self.port, self.reason = host, port, reason
+        super().__init__(f"cannot serve on {host}:{port} ({reason}); pick another port with --port, or --port 0 for any free one")
+
+
+class ScaffoldError(MeshError):
+    """`mesh init` or `mesh new-domain` refused; nothing was written."""
+
+
+class FilesExistError(ScaffoldError):
+    def __init__(self, folder: Path, existing: Sequence[Path], fix: str) -> None:
+        self.folder, self.existing = folder, list(existing)
+        names = ", ".join(str(p) for p in self.existing)
+        super().__init__(f"{folder}: already holds {names}; mesh never overwrites files, so nothing was "
+                         f"written: {fix}")
+
+
+class InvalidDomainNameError(ScaffoldError):
+    def __init__(self, name: str, suggestion: str, reason: str = "") -> None:
+        self.name, self.suggestion = name, suggestion
+        why = reason or ("a domain is a dbt project, and dbt project names must match ^[a-zA-Z_][a-zA-Z0-9_]*$ "
+                         "(letters, digits and underscores, not starting with a digit)")
+        super().__init__(f"'{name}' is not a valid domain name: {why}; use '{suggestion}' instead")
+
+
+class DomainExistsError(ScaffoldError):
+    def __init__(self, name: str, project_file: Path) -> None:
+        self.name, self.project_file = name, project_file
+        super().__init__(f"a domain named '{name}' already exists ({project_file}); choose another name, "
+                         f"domain names are unique in a mesh (and DuckDB ignores their case)")
+
+
+class InvalidEmailError(ScaffoldError):
+    def __init__(self, email: str) -> None:
+        self.email = email
+        super().__init__(f"'{email}' is not an email address (--email); give the owning team's address, "
+                         f"e.g. --email sales@example.com")
+
+
+class NotAMeshError(ScaffoldError):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        super().__init__(f"{root}: not a mesh (no mesh.yml and no dbt projects); create one with "
+                         f"`mesh init {root}` or point --project-dir at the mesh")
+
+
+class NoDomainFolderError(ScaffoldError):
+    def __init__(self, config_file: Path, patterns: Sequence[str]) -> None:
+        self.config_file, self.patterns = config_file, list(patterns)
+        super().__init__(f"{config_file}: domain_paths ({', '.join(self.patterns)}) has no folder pattern "
+                         f"such as \"domains/*\" where a new domain could go; add one to domain_paths")
+
+
+class LineageTargetError(MeshError):
+    """An OpenLineage destination given to `mesh build` cannot be used; checked before anything builds."""
+
+    def __init__(self, option: str, value: str, problem: str, fix: str) -> None:
+        self.option, self.value = option, value
+        super().__init__(f"{option} {value}: {problem}; {fix}")
+
+
+class ContractFileError(MeshError):
+    """A published contract file cannot be read as an ODCS document mesh wrote."""
+
+    def __init__(self, file: Path, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}; fix the file or run `mesh contracts publish` to write it again", file)
+
+
+class ContractInvalidError(MeshError):
+    """A contract mesh would publish fails ODCS validation (a bug, or a value ODCS cannot hold)."""
+
+    def __init__(self, contract: str, problems: Sequence[str]) -> None:
+        self.contract, self.problems = contract, list(problems)
+        super().__init__(f"the ODCS contract of {contract} is not valid: {'; '.join(self.problems[:3])}; "
+                         "nothing was written: report this with `mesh --debug contracts publish`")
+
+
+class GitRefError(MeshError):
+    """`--base` names a git revision that cannot be read."""
+
+    def __init__(self, ref: str, problem: str) -> None:
+        self.ref, self.problem = ref, problem
+        super().__init__(f"cannot read contracts at git revision '{ref}': {problem}; "
+                         "pass a branch, tag or commit of this repository (e.g. --base origin/main)")
+
+
+class NotParsedError(ViolationError):
+    """Domains whose current definitions dbt could not parse, so their contracts are unknown."""
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        self.reasons = dict(reasons)
+        listed = "; ".join(f"domain '{d}': {why}" for d, why in sorted(reasons.items()))
+        super().__init__(f"cannot read the current contracts: {listed}; run `mesh check` to see why and fix it")
