@@ -26,6 +26,7 @@ class Task:
     reads: frozenset[str] = frozenset()   # storage keys it attaches
     before: Callable[[], list[MeshError]] = lambda: []   # checks just before it starts
     after: Callable[[], None] = lambda: None            # on success (publishes its interface)
+    verify: Callable[[dict], list[str]] = lambda outcome: []   # problems with what was built
 
 
 @dataclass
@@ -106,6 +107,13 @@ def _finish(run: _Running, outcome: Optional[dict]) -> DomainResult:
     code = max((s["exit_code"] for s in steps), default=0) if outcome is not None else 2
     counts, failed = read_run_results(run.task.target_dir, run.started)
     if code == 0:
+        problems = run.task.verify(outcome or {})
+        if problems:
+            return DomainResult(run.task.domain, "error", elapsed, run.started, counts,
+                                f"domain '{run.task.domain}' built, but its data products do not match their published contracts: "
+                                + "; ".join(problems) + "; its interface was not handed to downstream domains: fix "
+                                "the model, or review the change with `mesh contracts diff` and publish it with "
+                                "`mesh contracts publish`", run.log)
         try:
             run.task.after()
         except (OSError, ValueError) as exc:

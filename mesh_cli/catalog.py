@@ -1,11 +1,25 @@
 """The catalog of data products (public models) across the mesh.
 
 The data model below is shared by `mesh catalog`, `mesh show`, `mesh lineage` and the docs site:
-change a field here and every reader follows. The functions are filled in by the catalog work."""
+change a field here and every reader follows. Everything is read from each domain's dbt manifest
+of its last good build (`.mesh/state/<domain>/manifest.json`), as JSON: no dbt import here."""
 from __future__ import annotations
 
+import difflib
+import json
+import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from mesh_cli.errors import UnknownDomainError, UnknownProductError
+from mesh_cli.nodes import is_pii
+from mesh_cli.sla import Sla, node_sla
+from mesh_cli.yamlfile import read_yaml
+
+if TYPE_CHECKING:
+    from mesh_cli.mesh import Mesh
 
 
 @dataclass
@@ -34,6 +48,10 @@ class ProductVersion:
     contract_enforced: bool = False
     contract_path: Optional[str] = None      # contracts/<domain>/<model>[.v<N>].odcs.yaml, relative to the mesh root, when published
     consumers: list[Consumer] = field(default_factory=list)
+    description: str = ""
+    unique_id: Optional[str] = None                # model.<domain>.<name>[.v<N>]
+    tests: list[str] = field(default_factory=list)  # unique ids of the tests on this version
+    contract: Optional[dict[str, Any]] = None       # a summary of the published contract, when there is one
 
 
 @dataclass
@@ -60,6 +78,7 @@ class Product:
     sla_freshness: Optional[str] = None                        # e.g. "24h" (mesh_cli.sla)
     last_build: Optional[LastBuild] = None
     original_file_path: Optional[str] = None                   # relative to the mesh root
+    source: str = "build"                                      # "check" when the domain was only parsed
 
     @property
     def key(self) -> str:
@@ -67,3 +86,228 @@ class Product:
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, **asdict(self)}
+
+
+# --- reading the manifests --------------------------------------------------------------------
+
+@dataclass
+class DomainManifest:
+    """The dbt manifest a domain's data products are read from, and which state it came from."""
+
+    domain: str
+    manifest: dict[str, Any]
+    source: str            # "build" (.mesh/state) or "check" (.mesh/check, parsed but never built)
+    path: Path
+
+
+MISSING_HINT = "run `mesh build` or `mesh check` first"
+
+
+def load_manifests(mesh: "Mesh") -> tuple[dict[str, DomainManifest], list[str]]:
+    """Each domain's manifest of its last good build, else of its last check; and the domains with neither."""
+    found: dict[str, DomainManifest] = {}
+    missing: list[str] = []
+    for name in sorted(mesh.domains):
+        for source, folder in (("build", mesh.state_dir / "state"), ("check", mesh.state_dir / "check")):
+            path = folder / name / "manifest.json"
+            if path.is_file():
+                found[name] = DomainManifest(name, json.loads(path.read_text(encoding="utf-8")), source, path)
+                break
+        else:
+            missing.append(name)
+    return found, missing
+
+
+def model_key(unique_id: str) -> str:
+    """`model.orders.fct_orders.v1` -> `orders.fct_orders.v1`: a node's name across the mesh."""
+    return unique_id.split(".", 1)[1]
+
+
+# --- building products -------------------------------------------------------------------------
+
+def _version(value: Any) -> Optional[str]:
+    return None if value is None else str(value)
+
+
+def _test_name(test: dict[str, Any]) -> str:
+    meta = test.get("test_metadata") or {}
+    if not meta:
+        return test["name"]  # a singular test: its file name
+    return f"{meta['namespace']}.{meta['name']}" if meta.get("namespace") else meta["name"]
+
+
+def _columns(node: dict[str, Any], tests: list[dict[str, Any]]) -> list[Column]:
+    # Model-level constraints (`primary_key` over columns) belong to the columns they name.
+    model_constraints: dict[str, list[str]] = {}
+    for c in node.get("constraints") or []:
+        for col in c.get("columns") or []:
+            model_constraints.setdefault(col, []).append(c["type"])
+    columns = []
+    for name, col in (node.get("columns") or {}).items():
+        constraints = [c["type"] for c in col.get("constraints") or []] + model_constraints.get(name, [])
+        columns.append(Column(
+            name=name, data_type=col.get("data_type"), description=col.get("description") or "",
+            constraints=list(dict.fromkeys(constraints)),
+            tests=sorted({_test_name(t) for t in tests if t.get("column_name") == name}),
+            pii=is_pii(col),
+        ))
+    return columns
+
+
+def _consumers(unique_id: str, producer: str, manifests: dict[str, DomainManifest]) -> list[Consumer]:
+    name = unique_id.split(".")[2]
+    found = []
+    for domain, dm in manifests.items():
+        if domain == producer:
+            continue
+        for node in dm.manifest.get("nodes", {}).values():
+            if node.get("resource_type") != "model" or node.get("package_name") != domain:
+                continue
+            if unique_id not in (node.get("depends_on") or {}).get("nodes", []):
+                continue
+            # dbt resolves an unpinned ref to the latest version: only the ref itself says it was pinned.
+            pins = [r.get("version") for r in node.get("refs") or []
+                    if r.get("name") == name and r.get("package") in (None, producer) and r.get("version") is not None]
+            found.append(Consumer(domain, node["name"], _version(pins[0]) if pins else None))
+    return sorted(found, key=lambda c: (c.domain, c.model))
+
+
+def _contract_path(root: Path, domain: str, name: str, version: Optional[str]) -> Optional[str]:
+    relative = f"contracts/{domain}/{name}" + (f".v{version}" if version is not None else "") + ".odcs.yaml"
+    return relative if (root / relative).is_file() else None
+
+
+def contract_summary(root: Path, relative: str) -> dict[str, Any]:
+    """A few facts from a published ODCS contract, for `mesh show`; the contracts module owns the format."""
+    data = read_yaml(root / relative) or {}
+    if not isinstance(data, dict):
+        return {"path": relative}
+    schema = data.get("schema") if isinstance(data.get("schema"), list) else []
+    properties = sum(len(s.get("properties") or []) for s in schema if isinstance(s, dict))
+    facts = {k: data[k] for k in ("apiVersion", "kind", "id", "name", "version", "status") if data.get(k) is not None}
+    return {"path": relative, **facts, "objects": len(schema), "properties": properties}
+
+
+def _last_build(mesh: "Mesh", domain: str, source: str, sla: Optional[Sla]) -> Optional[LastBuild]:
+    run = mesh.state_dir / "run_results.json"
+    status = None
+    if run.is_file():
+        results = json.loads(run.read_text(encoding="utf-8")).get("domains") or []
+        status = next((r.get("status") for r in results if r.get("domain") == domain), None)
+    interface = mesh.state_dir / "state" / domain / "interface.json"
+    if source != "build" or not interface.is_file():
+        return LastBuild(status) if status else None
+    # interface.json is written only when a build succeeds: its mtime is the last success.
+    mtime = interface.stat().st_mtime
+    age = max(0.0, time.time() - mtime)
+    fresh = None if sla is None or sla.freshness is None else age <= sla.freshness.total_seconds()
+    return LastBuild(status or "success", datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds"),
+                     round(age, 1), fresh)
+
+
+def _build_products(mesh: "Mesh", manifests: dict[str, DomainManifest]) -> list[Product]:
+    products = []
+    for domain, dm in manifests.items():
+        nodes = dm.manifest.get("nodes", {})
+        tests = [n for n in nodes.values() if n.get("resource_type") == "test" and n.get("package_name") == domain]
+        groups = {g["name"]: g.get("owner") or {} for g in (dm.manifest.get("groups") or {}).values()
+                  if g.get("package_name") == domain}
+        versions: dict[str, list[dict[str, Any]]] = {}
+        for node in nodes.values():
+            if (node.get("resource_type") == "model" and node.get("package_name") == domain
+                    and node.get("access") == "public"):
+                versions.setdefault(node["name"], []).append(node)
+        owner = mesh.domains[domain].owner
+        for name, group in sorted(versions.items()):
+            group.sort(key=lambda n: (n.get("version") is None, str(n.get("version"))))
+            latest = _version(group[0].get("latest_version"))
+            head = next((n for n in group if _version(n.get("version")) == latest), group[-1])
+            ids = {n["unique_id"] for n in group}
+            on_model = [t for t in tests if ids & set((t.get("depends_on") or {}).get("nodes", []))]
+            group_owner = groups.get(head.get("group") or "", {})
+            sla = node_sla(head, mesh.domains[domain].path)
+            path = mesh.domains[domain].path / (head.get("original_file_path") or "")
+            products.append(Product(
+                domain=domain, name=name, description=head.get("description") or "",
+                owner_team=group_owner.get("name") or (owner.team if owner else None),
+                owner_email=group_owner.get("email") or (owner.email if owner else None),
+                group=head.get("group"), tags=sorted(set(head.get("tags") or [])),
+                materialized=(head.get("config") or {}).get("materialized"), latest_version=latest,
+                versions=[_product_version(mesh.root, domain, n, on_model, manifests) for n in group],
+                tests=sorted(t["unique_id"] for t in on_model),
+                sla_freshness=sla.freshness_text if sla else None,
+                last_build=_last_build(mesh, domain, dm.source, sla),
+                original_file_path=str(path.relative_to(mesh.root)) if path.is_relative_to(mesh.root) else str(path),
+                source=dm.source,
+            ))
+    return sorted(products, key=lambda p: p.key)
+
+
+def _product_version(root: Path, domain: str, node: dict[str, Any], tests: list[dict[str, Any]],
+                     manifests: dict[str, DomainManifest]) -> ProductVersion:
+    version = _version(node.get("version"))
+    own = [t for t in tests if t.get("attached_node") == node["unique_id"]
+           or node["unique_id"] in (t.get("depends_on") or {}).get("nodes", [])]
+    contract = _contract_path(root, domain, node["name"], version)
+    return ProductVersion(
+        version=version, is_latest=version is None or version == _version(node.get("latest_version")),
+        deprecation_date=(node.get("deprecation_date") or None) and str(node["deprecation_date"])[:10],
+        columns=_columns(node, [t for t in own if t.get("attached_node") == node["unique_id"]]),
+        contract_enforced=bool((node.get("contract") or {}).get("enforced")),
+        contract_path=contract, consumers=_consumers(node["unique_id"], domain, manifests),
+        description=node.get("description") or "", unique_id=node["unique_id"],
+        tests=sorted(t["unique_id"] for t in own),
+        contract=contract_summary(root, contract) if contract else None,
+    )
+
+
+# --- the catalog -------------------------------------------------------------------------------
+
+@dataclass
+class Catalog:
+    products: list[Product]
+    missing: list[str]     # domains neither built nor checked: they contribute nothing
+    domains: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, mesh: "Mesh") -> "Catalog":
+        manifests, missing = load_manifests(mesh)
+        return cls(_build_products(mesh, manifests), missing, sorted(mesh.domains))
+
+    def search(self, query: Optional[str] = None, domain: Optional[str] = None,
+               tag: Optional[str] = None) -> list[Product]:
+        """Products matching every filter; the query, ignoring case, in key, description, columns, tags, owner."""
+        found = self.products
+        if domain is not None:
+            if domain not in self.domains:
+                raise UnknownDomainError(domain, self.domains, hint="check --domain")
+            found = [p for p in found if p.domain == domain]
+        if tag is not None:
+            found = [p for p in found if tag.lower() in (t.lower() for t in p.tags)]
+        if query:
+            found = [p for p in found if _matches(p, query.lower())]
+        return found
+
+    def get(self, key: str) -> Product:
+        for p in self.products:
+            if p.key == key:
+                return p
+        known = [p.key for p in self.products]
+        raise UnknownProductError(key, difflib.get_close_matches(key, known, n=3, cutoff=0.6), known)
+
+
+def _matches(p: Product, query: str) -> bool:
+    words = [p.key, p.description, p.owner_team or "", p.owner_email or "", *p.tags,
+             *(c.name for v in p.versions for c in v.columns)]
+    return any(query in w.lower() for w in words)
+
+
+def products(mesh: "Mesh", query: Optional[str] = None, domain: Optional[str] = None,
+             tag: Optional[str] = None) -> list[Product]:
+    """The mesh's data products matching a case-insensitive query (key, description, columns, tags, owner)."""
+    return Catalog.load(mesh).search(query, domain, tag)
+
+
+def product(mesh: "Mesh", key: str) -> Product:
+    """One data product by `domain.model`."""
+    return Catalog.load(mesh).get(key)

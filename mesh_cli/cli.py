@@ -6,7 +6,7 @@ import shlex
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -16,6 +16,9 @@ from mesh_cli.mesh import BuildOptions, Mesh
 from mesh_cli import render
 from mesh_cli.sarif import to_sarif
 from mesh_cli.commands.options import format_option, project_dir_option, select_options
+
+if TYPE_CHECKING:  # the OpenLineage client is imported only when a build asks for lineage
+    from mesh_cli.openlineage import LineageEmitter
 
 
 class MeshGroup(click.Group):
@@ -60,9 +63,13 @@ def cli(debug: bool) -> None:
 @click.option("--threads", type=click.IntRange(1), help="dbt threads inside each domain.")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Domains built at the same time.")
 @click.option("--skip-checks", is_flag=True, help="Build without running mesh check first (not recommended).")
+@click.option("--openlineage-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Append an OpenLineage run event per line to this file for every model run.")
+@click.option("--openlineage-url", metavar="URL", help="Send OpenLineage run events to this server (HTTP transport).")
 @format_option("text", "json")
 def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], target: str | None,
-          profiles_dir: Path | None, threads: int | None, workers: int, skip_checks: bool, fmt: str) -> None:
+          profiles_dir: Path | None, threads: int | None, workers: int, skip_checks: bool,
+          openlineage_file: Path | None, openlineage_url: str | None, fmt: str) -> None:
     """Run `dbt build` in every selected domain, upstreams first.
 
     A failed domain's downstreams are skipped; independent domains still run.
@@ -72,10 +79,21 @@ def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
       mesh build --select +marketing --threads 4
     """
     with Mesh.load(project_dir) as mesh:
-        _build(mesh, BuildOptions(select, exclude, target, profiles_dir, threads, workers), skip_checks, fmt)
+        emitter = _lineage_emitter(mesh, openlineage_file, openlineage_url)
+        _build(mesh, BuildOptions(select, exclude, target, profiles_dir, threads, workers), skip_checks, fmt, emitter)
 
 
-def _build(mesh: Mesh, options: BuildOptions, skip_checks: bool, fmt: str) -> None:
+def _lineage_emitter(mesh: Mesh, file: Path | None, url: str | None) -> LineageEmitter | None:
+    if file is None and url is None:
+        return None
+    from mesh_cli.openlineage import LineageEmitter  # imports the OpenLineage client: only when asked for
+
+    return LineageEmitter(mesh.config.name or mesh.root.name,
+                          {name: d.target_dir for name, d in mesh.domains.items()}, file, url)
+
+
+def _build(mesh: Mesh, options: BuildOptions, skip_checks: bool, fmt: str,
+           emitter: LineageEmitter | None = None) -> None:
     if skip_checks:
         click.secho("Warning: --skip-checks: access, contract and governance checks were NOT run", fg="yellow", err=True)
     else:
@@ -88,13 +106,28 @@ def _build(mesh: Mesh, options: BuildOptions, skip_checks: bool, fmt: str) -> No
         click.echo(f"Building {n} domain{'s' if n != 1 else ''} ({', '.join(t.domain for t in tasks)}) "
                    f"with {workers} worker{'s' if workers != 1 else ''}")
     text = fmt == "text"
-    result = mesh.run(tasks, options, on_result=_print_result if text else lambda r: None,
+    on_result = _print_result if text else lambda r: None
+    if emitter is not None:
+        emitter.start()
+        on_result = _and_lineage(on_result, emitter)
+    result = mesh.run(tasks, options, on_result=on_result,
                       on_start=(lambda name: click.echo(f"START {name}")) if text else lambda name: None)
+    if emitter is not None:
+        emitter.finish(result.success)
+        for problem in emitter.problems:
+            click.secho(f"Warning: {problem}", fg="yellow", err=True)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         click.echo(render.build_summary(result))
     sys.exit(0 if result.success else 1)
+
+
+def _and_lineage(on_result: Callable[[Any], None], emitter: LineageEmitter) -> Callable[[Any], None]:
+    def both(result: Any) -> None:
+        on_result(result)
+        emitter.domain_done(result)
+    return both
 
 
 def _print_result(result: Any) -> None:
@@ -183,6 +216,17 @@ def env(project_dir: Path, domain: str, target: str | None, fmt: str) -> None:
 
 
 # Commands that live in mesh_cli/commands/, one line each.
+from mesh_cli.commands.contracts import contracts  # noqa: E402
+cli.add_command(contracts)
+from mesh_cli.commands.scaffold import init, new_domain_command  # noqa: E402
+cli.add_command(init)
+cli.add_command(new_domain_command)
+from mesh_cli.commands.docs import docs  # noqa: E402
+cli.add_command(docs)
+from mesh_cli.commands.catalog import catalog, lineage, show  # noqa: E402
+cli.add_command(catalog)
+cli.add_command(show)
+cli.add_command(lineage)
 
 
 def main() -> None:

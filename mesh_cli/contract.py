@@ -4,9 +4,11 @@ Pure functions over the manifest's JSON: neither dbt nor click is imported here.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional
 
-from mesh_cli.sla import read_sla
+from mesh_cli.nodes import is_pii, merged_meta
+from mesh_cli.sla import node_sla
 
 # The constraint and test names that make a column required or unique.
 REQUIRED = {"not_null", "primary_key"}
@@ -98,19 +100,11 @@ def _column_tests(manifest: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
     return tests
 
 
-def _meta(node: dict[str, Any]) -> dict[str, Any]:
-    return {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
-
-
-def _is_pii(column: dict[str, Any]) -> bool:
-    meta = {**(column.get("meta") or {}), **((column.get("config") or {}).get("meta") or {})}
-    return bool(meta.get("pii")) or "pii" in (column.get("tags") or [])
-
-
 def extract_contracts(
     manifest: dict[str, Any], domain: str,
     owner: tuple[Optional[str], Optional[str]] = (None, None),
     allowed: Callable[[str, dict[str, Any]], Optional[list[str]]] = lambda model, meta: None,
+    project_dir: Path = Path("."),
 ) -> dict[tuple[str, str, Optional[str]], ModelContract]:
     """Every model of `domain` in `manifest` (public or not: a diff must see a model that stopped
     being public), keyed by (domain, model, version). `owner` is the domain's (team, email) from
@@ -123,7 +117,7 @@ def extract_contracts(
         if node.get("resource_type") != "model" or node.get("package_name") != domain:
             continue
         config = node.get("config") or {}
-        meta = _meta(node)
+        meta = merged_meta(node)
         group_owner = groups.get(node.get("group") or "", {})
         model_constraints = [_constraint_name(c) for c in node.get("constraints") or []]
         primary_key = [col for c in node.get("constraints") or [] if c.get("type") == "primary_key"
@@ -136,9 +130,9 @@ def extract_contracts(
             columns.append(ColumnContract(
                 name=col["name"], data_type=col.get("data_type"), description=(col.get("description") or "").strip(),
                 tags=sorted(col.get("tags") or []), constraints=kinds,
-                tests=sorted(tests.get(uid, {}).get(col["name"].lower(), set())), pii=_is_pii(col),
+                tests=sorted(tests.get(uid, {}).get(col["name"].lower(), set())), pii=is_pii(col),
             ))
-        sla = read_sla(meta)
+        sla = node_sla(node, project_dir)
         contract = ModelContract(
             domain=domain, model=node["name"], version=_version(node.get("version")),
             latest_version=_version(node.get("latest_version")),

@@ -44,6 +44,8 @@ def diff_text(report: DiffReport) -> str:
                     lines.append(f"            fix: {c.fix}")
         lines.append("")
     lines.append(_summary(report))
+    for domain, why in sorted(report.unparsed.items()):
+        lines.append(f"note: domain '{domain}' was not compared: dbt could not parse it ({why})")
     return "\n".join(lines)
 
 
@@ -84,6 +86,8 @@ def publish_text(result: PublishResult, root: Path, check: bool) -> str:
     done = ("to write", "to remove") if check else ("written", "removed")
     lines.append(f"{_plural(len(result.written), 'contract')} {done[0]}, {len(result.removed)} {done[1]}, "
                  f"{len(result.unchanged)} unchanged")
+    for domain, why in sorted(result.skipped.items()):
+        lines.append(f"note: domain '{domain}' was left as it was: dbt could not parse it ({why})")
     if check and result.changed:
         lines.append("The published contracts are stale: run `mesh contracts publish` and commit contracts/.")
     return "\n".join(lines)

@@ -48,6 +48,11 @@ def read_dir(folder: Path, domains: Optional[Iterable[str]] = None) -> dict[Key,
     return found
 
 
+def published_contracts(root: Path, domain: str) -> list[ModelContract]:
+    """The contracts `domain` has published in the mesh's contracts/ folder."""
+    return list(read_dir(root / CONTRACTS_DIR, [domain]).values())
+
+
 def _git(root: Path, *args: str) -> str:
     run = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
     if run.returncode != 0:
@@ -81,6 +86,7 @@ class PublishResult:
     written: list[Path] = field(default_factory=list)     # new or changed
     removed: list[Path] = field(default_factory=list)     # no longer a public model version
     unchanged: list[Path] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # domain -> why dbt could not parse it
 
     @property
     def changed(self) -> bool:
@@ -88,7 +94,8 @@ class PublishResult:
 
     def to_dict(self, root: Path) -> dict:
         rel = lambda ps: [str(p.relative_to(root)) for p in ps]  # noqa: E731
-        return {"written": rel(self.written), "removed": rel(self.removed), "unchanged": rel(self.unchanged)}
+        return {"written": rel(self.written), "removed": rel(self.removed), "unchanged": rel(self.unchanged),
+                "skipped": self.skipped}
 
 
 def publish(root: Path, contracts: dict[Key, ModelContract], domains: Iterable[str], mesh_name: str,

@@ -2,6 +2,7 @@
 breaks and whether they read the changed column), list consumers on deprecated versions."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -29,9 +30,23 @@ def _load(path: Path) -> Optional[dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-def current_contracts(mesh: "Mesh", options: "BuildOptions") -> tuple[dict[Key, ModelContract], list[str]]:
-    """Every model's contract as the code defines it now (dbt parses each selected domain), and
-    the selected domains. Raises when a selected domain cannot be parsed."""
+@dataclass
+class Current:
+    """The contracts the code defines now, for the domains dbt could parse."""
+
+    contracts: dict[Key, ModelContract]
+    domains: list[str]                 # parsed
+    unparsed: dict[str, str]           # domain -> why dbt could not parse it
+
+    def blocking(self, root: Path) -> None:
+        """Raise for unparsed domains that have published contracts: those cannot be compared."""
+        published = {d: why for d, why in self.unparsed.items() if (root / CONTRACTS_DIR / d).is_dir()}
+        if published:
+            raise NotParsedError(published)
+
+
+def current_contracts(mesh: "Mesh", options: "BuildOptions") -> Current:
+    """Every model's contract as the code defines it now (dbt parses each selected domain)."""
     began = time.time()
     report = mesh.check(options)
     reasons = dict(report.unchecked)
@@ -47,15 +62,18 @@ def current_contracts(mesh: "Mesh", options: "BuildOptions") -> tuple[dict[Key, 
         owner = mesh.domains[domain].owner
         contracts.update(extract_contracts(
             _load(manifest_file) or {}, domain, (owner.team, owner.email) if owner else (None, None),
-            lambda model, meta, d=domain: mesh.policy.allowed_consumers(d, model, meta)))
-    if reasons:
-        raise NotParsedError(reasons)
-    return contracts, report.domains
+            lambda model, meta, d=domain: mesh.policy.allowed_consumers(d, model, meta), mesh.domains[domain].path))
+    return Current(contracts, [d for d in report.domains if d not in reasons], reasons)
 
 
 def publish_contracts(mesh: "Mesh", options: "BuildOptions", check: bool = False) -> PublishResult:
-    contracts, domains = current_contracts(mesh, options)
-    return publish(mesh.root, public(contracts), domains, mesh.config.name or mesh.root.name, check)
+    """Publish the parsed domains' contracts; unparsed domains keep theirs and are named."""
+    current = current_contracts(mesh, options)
+    if check:  # a stale check must not pass because a domain could not be read
+        current.blocking(mesh.root)
+    result = publish(mesh.root, public(current.contracts), current.domains, mesh.config.name or mesh.root.name, check)
+    result.skipped = current.unparsed
+    return result
 
 
 def readers(mesh: "Mesh") -> list[Reader]:
@@ -73,7 +91,9 @@ def readers(mesh: "Mesh") -> list[Reader]:
 
 # --- which consumers read a changed column ----------------------------------------------------------
 
-_REF = r"\{\{-?\s*ref\(\s*['\"]{producer}['\"]\s*,\s*['\"]{name}['\"][^)]*\)\s*-?\}\}"
+def _ref_pattern(producer: str, name: str) -> str:
+    return (r"\{\{-?\s*ref\(\s*['\"]" + re.escape(producer) + r"['\"]\s*,\s*['\"]" + re.escape(name)
+            + r"['\"][^)]*\)\s*-?\}\}")
 
 
 class ColumnReads:
@@ -90,19 +110,21 @@ class ColumnReads:
         return self.manifests[domain]
 
     def sql(self, reader: Reader, version: Optional[str]) -> Optional[tuple[str, str]]:
+        """The consumer's SQL and the relation name it reads the producer's model by."""
+        file = self.mesh.root / reader.file if reader.file else None
+        if file is None or not file.is_file() or file.suffix != ".sql":
+            return None
+        text = file.read_text(encoding="utf-8")
         manifest = self.manifest(reader.domain) or {}
         node = manifest.get("nodes", {}).get(f"model.{reader.domain}.{reader.model}")
         uid = f"model.{reader.producer}.{reader.name}" + (f".v{version}" if version is not None else "")
         upstream = manifest.get("nodes", {}).get(uid)
-        if node and node.get("compiled_code") and upstream and upstream.get("relation_name"):
+        # Compiled SQL shows what Jinja hides, but only while the file is what was built (dbt's checksum).
+        built = (node or {}).get("checksum", {}).get("checksum") == hashlib.sha256(text.strip().encode()).hexdigest()
+        if built and node.get("compiled_code") and upstream and upstream.get("relation_name"):
             return node["compiled_code"], upstream["relation_name"]
-        file = self.mesh.root / reader.file if reader.file else None
-        if file is None or not file.is_file() or file.suffix != ".sql":
-            return None
         placeholder = f'"__mesh_ref__"."{reader.producer}"."{reader.name}"'
-        pattern = _REF.format(producer=re.escape(reader.producer), name=re.escape(reader.name))
-        text = re.sub(pattern, placeholder, file.read_text(encoding="utf-8"))
-        return neutralise_jinja(text), placeholder
+        return neutralise_jinja(re.sub(_ref_pattern(reader.producer, reader.name), placeholder, text)), placeholder
 
     def test_field(self, reader: Reader) -> Optional[str]:
         """The column a relationships test in YAML compares against (`field:` beside `to: ref(...)`)."""
@@ -140,6 +162,7 @@ class ColumnReads:
 class DiffReport:
     base: str                     # what the current definitions were compared with
     changes: list[Change] = field(default_factory=list)
+    unparsed: dict[str, str] = field(default_factory=dict)   # domains left out (no published contracts)
 
     @property
     def breaking(self) -> list[Change]:
@@ -152,22 +175,23 @@ class DiffReport:
     def to_dict(self) -> dict[str, Any]:
         return {"version": 1, "base": self.base, "breaking": len(self.breaking),
                 "non_breaking": len(self.changes) - len(self.breaking),
-                "changes": [c.to_dict() for c in self.changes]}
+                "changes": [c.to_dict() for c in self.changes], "unparsed": self.unparsed}
 
 
 def diff_contracts(mesh: "Mesh", options: "BuildOptions", base: Optional[str] = None,
                    against: Optional[Path] = None) -> DiffReport:
-    current, domains = current_contracts(mesh, options)
+    current = current_contracts(mesh, options)
+    current.blocking(mesh.root)
     if base is not None:
-        published, where = read_git(mesh.root, base, domains), f"contracts at git revision {base}"
+        published, where = read_git(mesh.root, base, current.domains), f"contracts at git revision {base}"
     else:
         folder = against if against is not None else mesh.root / CONTRACTS_DIR
-        published, where = read_dir(folder, domains), f"contracts in {folder}"
-    changes = diff(published, current, readers(mesh))
+        published, where = read_dir(folder, current.domains), f"contracts in {folder}"
+    changes = diff(published, current.contracts, readers(mesh))
     reads = ColumnReads(mesh)
     for change in changes:
         reads.attach(change, published)
-    return DiffReport(where, changes)
+    return DiffReport(where, changes, current.unparsed)
 
 
 # --- versions on their way out ------------------------------------------------------------------

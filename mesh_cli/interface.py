@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Optional
 
+from mesh_cli.nodes import merged_meta
+
 STATE_DIR = ".mesh"
 ROOT_ENV = "MESH_ROOT"
 # `mesh check` parses into a state of its own, so a check never replaces the last good build's.
@@ -63,7 +65,7 @@ def extract_interface(manifest: dict[str, Any], project: str) -> dict[str, Any]:
             "description": node.get("description") or "",
             "columns": [{"name": c.get("name"), "data_type": c.get("data_type")} for c in columns.values()],
             "original_file_path": node.get("original_file_path"),
-            "meta": {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})},
+            "meta": merged_meta(node),
         })
     models.sort(key=lambda m: (m["name"], str(m["version"])))
     return {"project": project, "groups": groups, "models": models}

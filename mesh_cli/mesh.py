@@ -11,12 +11,16 @@ from typing import Any, Callable, Iterable, Optional
 from mesh_cli.access import check_refs
 from mesh_cli.build import BuildResult, DomainResult, Task, run_tasks
 from mesh_cli.config import MeshConfig, load_config
+from mesh_cli.conformance import conformance
+from mesh_cli.contract_store import published_contracts
 from mesh_cli.discovery import Domain, discover
 from mesh_cli.errors import ChecksFailedError, MeshError, NotBuiltError, raise_all
 from mesh_cli.findings import CheckReport
 from mesh_cli.governance import Policy
 from mesh_cli.graph import MeshGraph
-from mesh_cli.interface import STATE_DIR, load_interface, publish
+from mesh_cli.fingerprint import Fingerprint, domain_files_hash, interface_hash
+from mesh_cli.fingerprint import save as save_fingerprint
+from mesh_cli.interface import STATE_DIR, load_interface, publish, state_dir
 from mesh_cli.links import Links, link
 from mesh_cli.storage import Storage, domain_env, resolve_storage
 from mesh_cli.workers import WorkerPool
@@ -196,13 +200,24 @@ class Mesh:
         def before() -> list[MeshError]:
             return check_refs([c for c in self.links.refs_of(name) if c.producer in in_run], self._interfaces(in_run))
 
+        contracts = published_contracts(self.root, name)
+        files = domain_files_hash(domain, storage.profiles_dir)   # as they are when the build is planned
+
+        def after() -> None:
+            interface = publish(self.root, name, domain.target_dir)
+            ups_now = {u: interface_hash(self.interface(u)) for u in ups}
+            save_fingerprint(state_dir(self.root, name), Fingerprint(files, interface_hash(interface), ups_now))
+
         return Task(
             domain=name, project_dir=domain.path, target_dir=domain.target_dir,
             spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir), "profile": storage.profile,
                   "target": options.target or self.config.target, "threads": options.threads,
-                  "steps": self._steps(domain)},
+                  "steps": self._steps(domain), "target_dir": str(domain.target_dir),
+                  # the published data products, checked against the warehouse once built
+                  "catalog": sorted({c.model for c in contracts})},
             env=lambda: self.env(name, options), upstreams=in_run, writes=storage.key, reads=reads,
-            before=before, after=lambda: publish(self.root, name, domain.target_dir) and None,
+            before=before, after=after,
+            verify=lambda outcome: conformance(contracts, outcome.get("catalog") or {}) if contracts else [],
         )
 
     def build(self, options: BuildOptions = BuildOptions(),

@@ -102,7 +102,8 @@ def to_odcs(c: ModelContract, mesh_name: str) -> dict[str, Any]:
             team["members"] = [{"username": c.owner_email, "role": "owner"}]
         doc["team"] = team
     if c.sla_support:
-        doc["support"] = [{"channel": "support", "url": c.sla_support}]
+        link = c.sla_support.startswith(("http://", "https://", "mailto:"))
+        doc["support"] = [{"channel": c.sla_support, **({"url": c.sla_support} if link else {})}]
     if c.sla_freshness:
         value, unit = re.match(r"^([\d.]+)(\w+)$", c.sla_freshness).groups()  # type: ignore[union-attr]
         doc["slaProperties"] = [{
@@ -140,7 +141,7 @@ def from_odcs(doc: dict[str, Any]) -> ModelContract:
     members = team.get("members") if isinstance(team, dict) else team
     email = next((m.get("username") for m in members or [] if m.get("role") == "owner"), None)
     sla = next((s for s in doc.get("slaProperties") or [] if s.get("property") == "latency"), None)
-    support = next((s.get("url") for s in doc.get("support") or []), None)
+    support = next((s.get("channel") or s.get("url") for s in doc.get("support") or []), None)
     return ModelContract(
         domain=custom.get("dbtProject") or doc.get("domain"), model=custom.get("dbtModel") or doc.get("name"),
         version=custom.get("dbtVersion"), latest_version=custom.get("dbtLatestVersion"),

@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from mesh_cli.findings import Finding
 from mesh_cli.governance import Policy
+from mesh_cli.nodes import is_pii, merged_meta
 
 # Rules about what a model's YAML declares point at the YAML; the others at the model's SQL.
 _SQL_RULES = {"pii.exposed", "naming.layer"}
@@ -186,15 +187,11 @@ class _PersonalData:
 
 
 def _marked(column: dict[str, Any]) -> bool:
-    config = column.get("config") or {}
-    meta = {**(column.get("meta") or {}), **(config.get("meta") or {})}
-    tags = {*(column.get("tags") or []), *(config.get("tags") or [])}
-    return meta.get("pii") is True or "pii" in tags
+    return is_pii(column)
 
 
 def _masked(node: dict[str, Any], name: str, column: dict[str, Any]) -> bool:
-    meta = {**(column.get("meta") or {}), **((column.get("config") or {}).get("meta") or {})}
-    if meta.get("masked") is True:
+    if merged_meta(column).get("masked") is True:
         return True
     # mask_email('email'), mesh_macros.mask_email('c.email'), mask_phone(email, ...): any mask_* macro
     # whose first argument is the column, bare, quoted or qualified by a table alias.

@@ -31,7 +31,31 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
                       "exception": str(result.exception) if result.exception is not None else None})
         if code != 0:
             break
-    return {"steps": steps}
+    outcome: dict[str, Any] = {"steps": steps}
+    if spec.get("catalog") and steps and all(s["exit_code"] == 0 for s in steps):
+        outcome["catalog"] = _catalog(spec, common)
+    return outcome
+
+
+def _catalog(spec: dict[str, Any], common: list[str]) -> dict[str, dict[str, str]]:
+    """Columns and types of the selected models as the warehouse reports them (dbt's catalog).
+
+    `docs generate` rewrites manifest.json and run_results.json: the build's are put back, since
+    the mesh publishes that manifest (with its compiled SQL) and counts from those results."""
+    from dbt.cli.main import dbtRunner
+
+    target = Path(spec["target_dir"])
+    saved = {name: (target / name).read_bytes() for name in ("manifest.json", "run_results.json") if (target / name).is_file()}
+    args = ["docs", "generate", "--no-compile", "--select", *spec["catalog"], *common]
+    print(f"mesh: dbt {' '.join(args)}", flush=True)
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        for name, data in saved.items():
+            (target / name).write_bytes(data)
+    if not result.success or result.result is None:
+        return {}
+    return {uid: {c.name: c.type for c in node.columns.values()} for uid, node in result.result.nodes.items()}
 
 
 def _release_duckdb() -> None:

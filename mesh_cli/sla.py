@@ -8,7 +8,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Optional
+
+from mesh_cli.errors import ConfigError
+from mesh_cli.nodes import merged_meta
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|d)\s*$")
 _UNIT = {"m": "m", "min": "m", "h": "h", "d": "d"}
@@ -53,3 +57,13 @@ def read_sla(meta: dict[str, Any]) -> Optional[Sla]:
             raise SlaFormatError(f"meta.mesh.sla.freshness {raw['freshness']!r} is not a duration such as 30m, 24h or 7d")
         value, unit = float(match.group(1)), _UNIT[match.group(2)]
     return Sla(value, unit, raw.get("support"), raw.get("availability"))
+
+
+def node_sla(node: dict[str, Any], project_dir: Path) -> Optional[Sla]:
+    """The SLA of a manifest model node; a malformed one is a ConfigError naming its file."""
+    try:
+        return read_sla(merged_meta(node))
+    except SlaFormatError as exc:
+        where = (node.get("patch_path") or "").split("://", 1)[-1] or node.get("original_file_path") or ""
+        raise ConfigError(f"{project_dir / where if where else project_dir}: model {node['name']}", str(exc),
+                          "see Service levels (SLA) in the README") from exc

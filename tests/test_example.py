@@ -14,7 +14,7 @@ _IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages", "package-lock
 
 def test_example_mesh_builds_from_a_clean_copy(tmp_path: Path) -> None:
     root = tmp_path / "acme"
-    for part in ("domains", "macros", "profiles"):
+    for part in ("domains", "macros", "profiles", "contracts"):
         shutil.copytree(REPO / part, root / part, ignore=_IGNORE)
     shutil.copy(REPO / "mesh.yml", root / "mesh.yml")
     result = mesh_cli("build", "--project-dir", str(root))
@@ -30,3 +30,13 @@ def test_example_mesh_builds_from_a_clean_copy(tmp_path: Path) -> None:
     assert emails and all("@" in e and len(e.split("@")[0]) == 32 for (e,) in emails)  # md5 of the local part
     graph = mesh_cli("graph", "--project-dir", str(root)).stdout.splitlines()
     assert "orders -> marketing: fct_orders.v1" in graph
+
+
+def test_published_contracts_of_the_example_are_current(tmp_path: Path) -> None:
+    root = tmp_path / "acme"
+    for part in ("domains", "macros", "profiles", "contracts"):
+        shutil.copytree(REPO / part, root / part, ignore=_IGNORE)
+    shutil.copy(REPO / "mesh.yml", root / "mesh.yml")
+    result = mesh_cli("contracts", "publish", "--check", "--project-dir", str(root))
+    # Stale contracts/: run `mesh contracts publish` at the repository root and commit the files.
+    assert (result.exit_code, result.stdout) == (0, "0 contracts to write, 0 to remove, 9 unchanged\n"), result.stdout
