@@ -27,12 +27,15 @@ class Task:
     before: Callable[[], list[MeshError]] = lambda: []   # checks just before it starts
     after: Callable[[], None] = lambda: None            # on success (publishes its interface)
     verify: Callable[[dict], list[str]] = lambda outcome: []   # problems with what was built
+    prepare: Callable[[], None] = lambda: None          # just before dbt starts
+    discard: Callable[[], None] = lambda: None          # on failure or cancel: undo what it wrote
+    up_to_date: Callable[[], Optional[str]] = lambda: None   # `--changed`: why it need not run, at start
 
 
 @dataclass
 class DomainResult:
     domain: str
-    status: str                    # success, error, skipped
+    status: str                    # success, error, skipped, cancelled, unchanged
     elapsed: float = 0.0
     started_at: Optional[float] = None    # epoch seconds, None when it never started
     counts: dict[str, dict[str, int]] = field(default_factory=dict)   # resource type -> status -> n
@@ -50,14 +53,19 @@ class DomainResult:
 class BuildResult:
     domains: list[DomainResult]
     elapsed: float
+    cancelled: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def success(self) -> bool:
-        return all(d.status == "success" for d in self.domains)
+        return not self.cancelled and all(d.status in _DONE for d in self.domains)
 
     def to_dict(self) -> dict:
-        return {"success": self.success, "elapsed": round(self.elapsed, 2),
+        return {"success": self.success, "cancelled": self.cancelled, "elapsed": round(self.elapsed, 2),
                 "domains": [d.to_dict() for d in self.domains]}
+
+
+_DONE = {"success", "unchanged"}
 
 
 _OK = {"success", "pass"}
@@ -96,6 +104,7 @@ def _start(task: Task, worker: Worker, work_dir: Path) -> _Running:
     log = work_dir / f"{task.domain}.log"
     result_file = work_dir / f"{task.domain}.result.json"
     result_file.unlink(missing_ok=True)
+    task.prepare()
     worker.submit({"spec": task.spec, "env": task.env(), "cwd": str(task.project_dir), "log": str(log),
                    "result_file": str(result_file)})
     return _Running(task, worker, time.time(), log, result_file)
@@ -109,6 +118,7 @@ def _finish(run: _Running, outcome: Optional[dict]) -> DomainResult:
     if code == 0:
         problems = run.task.verify(outcome or {})
         if problems:
+            run.task.discard()
             return DomainResult(run.task.domain, "error", elapsed, run.started, counts,
                                 f"domain '{run.task.domain}' built, but its data products do not match their published contracts: "
                                 + "; ".join(problems) + "; its interface was not handed to downstream domains: fix "
@@ -117,9 +127,11 @@ def _finish(run: _Running, outcome: Optional[dict]) -> DomainResult:
         try:
             run.task.after()
         except (OSError, ValueError) as exc:
+            run.task.discard()
             return DomainResult(run.task.domain, "error", elapsed, run.started, counts,
                                 f"built, but publishing its interface failed: {exc}", run.log)
         return DomainResult(run.task.domain, "success", elapsed, run.started, counts, "", run.log)
+    run.task.discard()
     command = steps[-1]["command"] if steps else run.task.spec["steps"][-1]
     reason = _first_reason(steps[-1].get("exception")) if steps else "the worker process died"
     detail = f"{len(failed)} failed: {', '.join(failed[:3])}{' ...' if len(failed) > 3 else ''}; " if failed else ""
@@ -160,13 +172,35 @@ def run_tasks(tasks: list[Task], work_dir: Path, workers: int = 2,
         results[result.domain] = result
         on_result(result)
 
-    if pool is not None:  # a caller's warm pool, kept for its next run
+    cancelled = False
+    own = pool is None
+    pool = pool if pool is not None else WorkerPool(workers, work_dir)
+    try:
         _schedule(pending, running, results, record, pool, work_dir, workers, on_start, skip_downstream)
-    else:
-        with WorkerPool(workers, work_dir) as own:
-            _schedule(pending, running, results, record, own, work_dir, workers, on_start, skip_downstream)
+    except KeyboardInterrupt:
+        cancelled = True
+        _cancel(pending, running, record, pool)
+    finally:
+        if own:
+            pool.close()
     order = {t.domain: i for i, t in enumerate(tasks)}
-    return BuildResult(sorted(results.values(), key=lambda r: order[r.domain]), time.time() - began)
+    return BuildResult(sorted(results.values(), key=lambda r: order[r.domain]), time.time() - began, cancelled)
+
+
+def _cancel(pending: list[Task], running: list[_Running], record: Callable[[DomainResult], None],
+            pool: WorkerPool) -> None:
+    """Ctrl-C: stop every running domain and undo what it wrote; start nothing more."""
+    for run in running:
+        run.worker.kill()
+        run.task.discard()
+        record(DomainResult(run.task.domain, "cancelled", time.time() - run.started, run.started,
+                            message="cancelled while running; its database is as it was before it started",
+                            log=run.log))
+    for task in pending:
+        record(DomainResult(task.domain, "cancelled", message="cancelled before it started"))
+    running.clear()
+    pending.clear()
+    pool.drain()
 
 
 def _schedule(pending: list[Task], running: list[_Running], results: dict[str, DomainResult],
@@ -174,7 +208,7 @@ def _schedule(pending: list[Task], running: list[_Running], results: dict[str, D
               on_start: Callable[[str], None], skip_downstream: bool) -> None:
     while pending or running:
         for task in list(pending):
-            blocked = [u for u in task.upstreams if u in results and results[u].status != "success"]
+            blocked = [u for u in task.upstreams if u in results and results[u].status not in _DONE]
             if blocked and skip_downstream:
                 pending.remove(task)
                 record(DomainResult(task.domain, "skipped",
@@ -183,6 +217,10 @@ def _schedule(pending: list[Task], running: list[_Running], results: dict[str, D
             if len(running) >= min(workers, pool.size) or any(u not in results for u in task.upstreams) or _conflicts(task, running):
                 continue
             pending.remove(task)
+            fresh = task.up_to_date()
+            if fresh is not None:
+                record(DomainResult(task.domain, "unchanged", message=fresh))
+                continue
             errors = task.before()
             if errors:
                 record(DomainResult(task.domain, "error", message="\n".join(e.message for e in errors)))

@@ -103,13 +103,17 @@ class DomainManifest:
 MISSING_HINT = "run `mesh build` or `mesh check` first"
 
 
-def load_manifests(mesh: "Mesh") -> tuple[dict[str, DomainManifest], list[str]]:
-    """Each domain's manifest of its last good build, else of its last check; and the domains with neither."""
+def load_manifests(mesh: "Mesh", newest: bool = False) -> tuple[dict[str, DomainManifest], list[str]]:
+    """Each domain's manifest of its last good build, else of its last check; and the domains with neither.
+    With `newest`, whichever of the two was written last (selection wants the current code's models)."""
     found: dict[str, DomainManifest] = {}
     missing: list[str] = []
     for name in sorted(mesh.domains):
-        for source, folder in (("build", mesh.state_dir / "state"), ("check", mesh.state_dir / "check")):
-            path = folder / name / "manifest.json"
+        places = [("build", mesh.state_dir / "state" / name / "manifest.json"),
+                  ("check", mesh.state_dir / "check" / name / "manifest.json")]
+        if newest:
+            places.sort(key=lambda p: p[1].stat().st_mtime if p[1].is_file() else 0.0, reverse=True)
+        for source, path in places:
             if path.is_file():
                 found[name] = DomainManifest(name, json.loads(path.read_text(encoding="utf-8")), source, path)
                 break

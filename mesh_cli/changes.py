@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from mesh_cli.fingerprint import Fingerprint, domain_files_hash, interface_hash, load, why_stale
+from mesh_cli.fingerprint import Fingerprint, interface_hash, load, why_stale
 from mesh_cli.interface import state_dir
 
 if TYPE_CHECKING:
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def current_fingerprint(mesh: "Mesh", domain: str, options: "BuildOptions") -> Fingerprint:
     """The domain as it is now (files) and as built (its interface, its upstreams' interfaces)."""
-    files = domain_files_hash(mesh.domains[domain], mesh.storage(domain, options).profiles_dir)
+    files = mesh.files_hash(domain, options)
     ups = {u: interface_hash(mesh.interface(u)) for u in mesh.graph.upstreams(domain)}
     return Fingerprint(files, interface_hash(mesh.interface(domain)), ups)
 

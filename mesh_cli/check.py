@@ -177,6 +177,8 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
         ))
     result = run_tasks(tasks, mesh.state_dir / "logs" / "check", options.workers, skip_downstream=False,
                        pool=mesh.pool(options.workers))
+    if result.cancelled:
+        raise KeyboardInterrupt  # Ctrl-C during the parses: no report is better than half of one
     for run in result.domains:
         if run.status == "error" and run.started_at is not None:
             checker.add(_parse_finding(mesh, policy, run.domain, run.message, run.log))

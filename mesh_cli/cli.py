@@ -5,6 +5,7 @@ import json
 import shlex
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -12,10 +13,11 @@ import click
 
 from mesh_cli import __version__
 from mesh_cli.errors import MeshError
-from mesh_cli.mesh import BuildOptions, Mesh
+from mesh_cli.commands.progress import reporter
+from mesh_cli.mesh import BuildOptions, Mesh, default_workers
 from mesh_cli import render
 from mesh_cli.sarif import to_sarif
-from mesh_cli.commands.options import format_option, project_dir_option, select_options
+from mesh_cli.commands.options import format_option, log_format_option, project_dir_option, select_options, workers_option
 
 if TYPE_CHECKING:  # the OpenLineage client is imported only when a build asks for lineage
     from mesh_cli.openlineage import LineageEmitter
@@ -35,6 +37,9 @@ class MeshGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except KeyboardInterrupt:
+            click.secho("Error: cancelled (Ctrl-C) before the build started; nothing was built", fg="red", err=True)
+            ctx.exit(2)
         except Exception as exc:  # noqa: BLE001 - the last line of defence, exit 2 as dbt does
             if ctx.params.get("debug"):
                 traceback.print_exc()
@@ -61,26 +66,58 @@ def cli(debug: bool) -> None:
 @click.option("--target", "-t", help="dbt target to use (default: the profile's).")
 @click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of profiles.yml, for every domain.")
 @click.option("--threads", type=click.IntRange(1), help="dbt threads inside each domain.")
-@click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Domains built at the same time.")
+@workers_option
+@click.option("--changed", is_flag=True,
+              help="Only domains whose files changed since their last good build, and those downstream of a changed public interface.")
 @click.option("--skip-checks", is_flag=True, help="Build without running mesh check first (not recommended).")
 @click.option("--openlineage-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Append an OpenLineage run event per line to this file for every model run.")
 @click.option("--openlineage-url", metavar="URL", help="Send OpenLineage run events to this server (HTTP transport).")
 @format_option("text", "json")
+@log_format_option
 def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], target: str | None,
-          profiles_dir: Path | None, threads: int | None, workers: int, skip_checks: bool,
-          openlineage_file: Path | None, openlineage_url: str | None, fmt: str) -> None:
+          profiles_dir: Path | None, threads: int | None, workers: int | None, changed: bool, skip_checks: bool,
+          openlineage_file: Path | None, openlineage_url: str | None, fmt: str, log_format: str) -> None:
     """Run `dbt build` in every selected domain, upstreams first.
 
-    A failed domain's downstreams are skipped; independent domains still run.
+    A failed domain's downstreams are skipped; independent domains still run. Each domain
+    builds into a copy of its database, swapped in only when it succeeds; Ctrl-C stops cleanly.
 
     \b
     Example:
       mesh build --select +marketing --threads 4
+      mesh build --changed
     """
+    options = BuildOptions(select, exclude, target, profiles_dir, threads, workers or default_workers(), changed)
     with Mesh.load(project_dir) as mesh:
         emitter = _lineage_emitter(mesh, openlineage_file, openlineage_url)
-        _build(mesh, BuildOptions(select, exclude, target, profiles_dir, threads, workers), skip_checks, fmt, emitter)
+        _build(mesh, options, skip_checks, fmt, emitter, log_format)
+
+
+@cli.command()
+@project_dir_option
+@click.option("--target", "-t", help="dbt target to use (default: the last build's).")
+@click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of profiles.yml, for every domain.")
+@click.option("--threads", type=click.IntRange(1), help="dbt threads inside each domain.")
+@workers_option
+@click.option("--skip-checks", is_flag=True, help="Build without running mesh check first (not recommended).")
+@format_option("text", "json")
+@log_format_option
+def retry(project_dir: Path, target: str | None, profiles_dir: Path | None, threads: int | None,
+          workers: int | None, skip_checks: bool, fmt: str, log_format: str) -> None:
+    """Build again the domains that failed, were skipped or were cancelled in the last build.
+
+    \b
+    Example:
+      mesh retry
+    """
+    with Mesh.load(project_dir) as mesh:
+        again = mesh.retry_options(BuildOptions(target=target, profiles_dir=profiles_dir, threads=threads,
+                                                workers=workers or default_workers()))
+        if again is None:
+            click.echo("Nothing to retry: every domain of the last build succeeded.")
+            return
+        _build(mesh, again, skip_checks, fmt, None, log_format)
 
 
 def _lineage_emitter(mesh: Mesh, file: Path | None, url: str | None) -> LineageEmitter | None:
@@ -93,34 +130,36 @@ def _lineage_emitter(mesh: Mesh, file: Path | None, url: str | None) -> LineageE
 
 
 def _build(mesh: Mesh, options: BuildOptions, skip_checks: bool, fmt: str,
-           emitter: LineageEmitter | None = None) -> None:
+           emitter: LineageEmitter | None = None, log_format: str = "text") -> None:
+    shown = reporter(fmt, log_format)
+    checked = options
+    if options.changed:
+        stale = mesh.stale(options)   # reads files only: nothing changed means dbt is never started
+        shown.changed(stale)
+        if not stale:
+            return
+        checked = replace(options, select=tuple(stale), exclude=())
     if skip_checks:
         click.secho("Warning: --skip-checks: access, contract and governance checks were NOT run", fg="yellow", err=True)
     else:
-        report = mesh.gate(options)
-        if fmt == "text":
-            click.echo(render.check_summary(report))
+        shown.checked(mesh.gate(checked))
     tasks = mesh.plan(options)
-    if fmt == "text":
-        n, workers = len(tasks), options.workers
-        click.echo(f"Building {n} domain{'s' if n != 1 else ''} ({', '.join(t.domain for t in tasks)}) "
-                   f"with {workers} worker{'s' if workers != 1 else ''}")
-    text = fmt == "text"
-    on_result = _print_result if text else lambda r: None
+    on_result: Callable[[Any], None] = shown.result
     if emitter is not None:
         emitter.start()
-        on_result = _and_lineage(on_result, emitter)
-    result = mesh.run(tasks, options, on_result=on_result,
-                      on_start=(lambda name: click.echo(f"START {name}")) if text else lambda name: None)
+        on_result = _and_lineage(shown.result, emitter)
+    shown.plan([t.domain for t in tasks], options.workers)
+    try:
+        result = mesh.run(tasks, options, on_result=on_result, on_start=shown.start)
+    finally:
+        shown.close()
     if emitter is not None:
         emitter.finish(result.success)
-        for problem in emitter.problems:
-            click.secho(f"Warning: {problem}", fg="yellow", err=True)
-    if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2))
-    else:
-        click.echo(render.build_summary(result))
-    sys.exit(0 if result.success else 1)
+    for problem in [*(emitter.problems if emitter is not None else []), *result.warnings]:
+        click.secho(f"Warning: {problem}", fg="yellow", err=True)
+    shown.summary(result)
+    # dbt's codes: 1 when something failed, 2 when the run was interrupted
+    sys.exit(0 if result.success else 2 if result.cancelled else 1)
 
 
 def _and_lineage(on_result: Callable[[Any], None], emitter: LineageEmitter) -> Callable[[Any], None]:
@@ -130,12 +169,6 @@ def _and_lineage(on_result: Callable[[Any], None], emitter: LineageEmitter) -> C
     return both
 
 
-def _print_result(result: Any) -> None:
-    label, colour, rest = render.domain_line(result)
-    click.echo(f"{click.style(label, fg=colour)} {rest}")
-    if result.status == "error":
-        for line in result.message.splitlines():
-            click.secho(f"Error: {line}", fg="red", err=True)
 
 
 @cli.command()
@@ -169,16 +202,18 @@ def check(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
 
 @cli.command(name="ls")
 @project_dir_option
-@click.option("--select", "-s", multiple=True, metavar="DOMAIN", help="Domains to list (dbt selection words).")
+@select_options
 @format_option("text", "json")
-def ls_command(project_dir: Path, select: tuple[str, ...], fmt: str) -> None:
+def ls_command(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], fmt: str) -> None:
     """List domains: owner, upstreams, downstreams and public models.
+
+    With a model word (DOMAIN.MODEL), also what `mesh build` would build in each domain.
 
     \b
     Example:
-      mesh ls --format json
+      mesh ls --select orders.fct_orders+ --format json
     """
-    infos = Mesh.load(project_dir).describe(select)
+    infos = Mesh.load(project_dir).describe(select, exclude)
     click.echo(json.dumps([i.to_dict() for i in infos], indent=2) if fmt == "json" else render.ls_text(infos))
 
 
@@ -227,6 +262,9 @@ from mesh_cli.commands.catalog import catalog, lineage, show  # noqa: E402
 cli.add_command(catalog)
 cli.add_command(show)
 cli.add_command(lineage)
+from mesh_cli.commands.runs import runs, status  # noqa: E402
+cli.add_command(runs)
+cli.add_command(status)
 
 
 def main() -> None:

@@ -11,8 +11,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from mesh_cli.bypass import neutralise_jinja
-from mesh_cli.columns import columns_read
 from mesh_cli.contract import ModelContract, extract_contracts, public
 from mesh_cli.contract_diff import Change, Key, Reader, diff
 from mesh_cli.contract_store import CONTRACTS_DIR, PublishResult, publish, read_dir, read_git
@@ -123,6 +121,8 @@ class ColumnReads:
         built = (node or {}).get("checksum", {}).get("checksum") == hashlib.sha256(text.strip().encode()).hexdigest()
         if built and node.get("compiled_code") and upstream and upstream.get("relation_name"):
             return node["compiled_code"], upstream["relation_name"]
+        from mesh_cli.bypass import neutralise_jinja  # sqlglot: only when a diff reads SQL
+
         placeholder = f'"__mesh_ref__"."{reader.producer}"."{reader.name}"'
         return neutralise_jinja(re.sub(_ref_pattern(reader.producer, reader.name), placeholder, text)), placeholder
 
@@ -154,6 +154,8 @@ class ColumnReads:
             if found is None:
                 reader.reads = None
                 continue
+            from mesh_cli.columns import columns_read  # sqlglot: only when a diff reads SQL
+
             read = columns_read(found[0], found[1], known)
             reader.reads = None if read is None else change.column.lower() in {c.lower() for c in read}
 

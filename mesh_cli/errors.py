@@ -293,3 +293,81 @@ class NotParsedError(ViolationError):
         self.reasons = dict(reasons)
         listed = "; ".join(f"domain '{d}': {why}" for d, why in sorted(reasons.items()))
         super().__init__(f"cannot read the current contracts: {listed}; run `mesh check` to see why and fix it")
+
+
+class BuildLockedError(ViolationError):
+    """Another `mesh build` holds the warehouse's lock."""
+
+    def __init__(self, path: Path, pid: object, host: object, since: object, command: object) -> None:
+        self.pid, self.host, self.since, self.command = pid, host, since, command
+        who = f"process {pid} on {host}" if pid is not None else "another process"
+        what = f" (`{command}`)" if command else ""
+        super().__init__(
+            f"another mesh build is running: {who} has held {path} since {since or 'an unknown time'}{what}; "
+            f"wait for it to finish, or delete {path} if that process is gone"
+        )
+
+
+class NothingToRetryError(MeshError):
+    """`mesh retry` with no previous build."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no previous build to retry ({path} does not exist); run `mesh build` first")
+
+
+class HistoryError(MeshError):
+    """The build history (`.mesh/history.sqlite`) cannot be read or written."""
+
+    def __init__(self, file: Path, problem: str, fix: str = "") -> None:
+        self.path, self.problem = file, problem
+        fix = fix or "move the file away to start a new history (builds and their state are not affected)"
+        super().__init__(f"{file}: cannot use the build history: {problem}; {fix}")
+
+
+class UnknownBuildError(ViolationError):
+    """`mesh runs show` names a build id the history does not hold."""
+
+    def __init__(self, build_id: int, last: int | None, file: Path) -> None:
+        self.build_id, self.last, self.path = build_id, last, file
+        known = (f"the last build is {last}; `mesh runs` lists the recent ones" if last is not None
+                 else "no build has been recorded yet: run `mesh build`")
+        super().__init__(f"no build {build_id} in the build history ({file}); {known}")
+
+
+class InvalidSelectorError(MeshError):
+    """A --select/--exclude word that is not one of dbt's selection words."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+        super().__init__(
+            f"'{word}' is not a selection word; use name, +name, name+, 2+name, name+1 or @name, where name is "
+            f"a domain, <domain>.<model> or <domain>.<model>.v<N> (check --select/--exclude)"
+        )
+
+
+class UnknownSelectedModelError(MeshError):
+    """A model word names a model that the domain's newest manifest does not hold."""
+
+    def __init__(self, word: str, option: str, name: str, close: Sequence[str]) -> None:
+        self.word, self.option, self.name, self.close = word, option, name, list(close)
+        domain, model = name.split(".", 1)
+        hint = f"did you mean {', '.join(self.close)}? " if self.close else ""
+        super().__init__(
+            f"{option} {word}: domain '{domain}' has no model '{model}' (its models are read from the newer of "
+            f".mesh/check/{domain}/manifest.json and .mesh/state/{domain}/manifest.json); {hint}name a model "
+            f"<domain>.<model> or <domain>.<model>.v<N>, and run `mesh check` first if it is new"
+        )
+
+
+class SelectionNotParsedError(MeshError):
+    """A model word reaches domains whose models are unknown: neither checked nor built yet."""
+
+    def __init__(self, word: str, option: str, domains: Sequence[str]) -> None:
+        self.word, self.option, self.domains = word, option, list(domains)
+        one = len(self.domains) == 1
+        names = ", ".join(f"'{d}'" for d in self.domains)
+        super().__init__(
+            f"{option} {word} needs the models of domain{'' if one else 's'} {names}, which "
+            f"{'has' if one else 'have'} never been parsed or built (no .mesh/check/<domain>/manifest.json or "
+            f".mesh/state/<domain>/manifest.json); run `mesh check` first (`mesh build` does, unless --skip-checks)"
+        )

@@ -1,14 +1,12 @@
 """The mesh graph: domains and the models that link them, around networkx DiGraphs."""
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 import networkx as nx
 
 from mesh_cli.errors import CycleError, UnknownDomainError
-
-_SELECTOR = re.compile(r"^(?P<up>\d*\+)?(?P<name>[^+]+)(?P<down>\+\d*)?$")
+from mesh_cli.selection import Word, expand, parse_words
 
 
 class MeshGraph:
@@ -19,6 +17,7 @@ class MeshGraph:
         self._g: nx.DiGraph = nx.DiGraph()
         self._models: nx.DiGraph = nx.DiGraph()
         self._g.add_nodes_from(sorted(domains))
+        self._order: list[str] | None = None   # the full order, once known to be acyclic
 
     @property
     def domains(self) -> list[str]:
@@ -28,6 +27,7 @@ class MeshGraph:
              consumer_model: str | None = None) -> None:
         if not self._g.has_edge(upstream, downstream):
             self._g.add_edge(upstream, downstream, kinds=set(), models=set())
+            self._order = None
         data = self._g.edges[upstream, downstream]
         data["kinds"].add(kind)
         if model:
@@ -54,9 +54,12 @@ class MeshGraph:
         return set(nx.ancestors(self._g, name))
 
     def check_acyclic(self) -> None:
+        if self._order is not None:   # asked for on every use of the graph: checked once
+            return
         try:
             cycle = nx.find_cycle(self._g)
         except nx.NetworkXNoCycle:
+            self._order = list(nx.lexicographical_topological_sort(self._g))
             return
         path = [u for u, _ in cycle]
         start = path.index(min(path))  # name the same cycle the same way every time
@@ -66,33 +69,27 @@ class MeshGraph:
     def order(self, only: Iterable[str] | None = None) -> list[str]:
         """Topological order, ties broken by name."""
         self.check_acyclic()
-        keep = set(self._g.nodes) if only is None else set(only)
-        return [n for n in nx.lexicographical_topological_sort(self._g) if n in keep]
+        assert self._order is not None
+        if only is None:
+            return list(self._order)
+        keep = set(only)
+        return [n for n in self._order if n in keep]
 
-    def _expand(self, selector: str) -> set[str]:
-        m = _SELECTOR.match(selector.strip())
-        if not m or m["name"] not in self._g:
-            name = m["name"] if m else selector
-            raise UnknownDomainError(name, self.domains, hint="check --select/--exclude")
-        name = m["name"]
-        chosen = {name}
-        if m["up"]:
-            depth = int(m["up"][:-1]) if m["up"][:-1] else None
-            chosen |= set(nx.ancestors(self._g, name)) if depth is None else _within(self._g.reverse(copy=False), name, depth)
-        if m["down"]:
-            depth = int(m["down"][1:]) if m["down"][1:] else None
-            chosen |= set(nx.descendants(self._g, name)) if depth is None else _within(self._g, name, depth)
-        return chosen
+    def expand(self, word: Word) -> set[str]:
+        """The domains a word picks; a model word picks its domain with the same operators, so it
+        names every domain the models it reaches can be in."""
+        if word.domain not in self._g:
+            raise UnknownDomainError(word.domain, self.domains, hint="check --select/--exclude")
+        return expand(self._g, word.domain, word)
 
     def select(self, select: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[str]:
-        """dbt's selection words over domains: `name`, `+name`, `name+`, `2+name`, `name+1`."""
-        words = [w for s in select for w in s.replace(",", " ").split()]
-        chosen: set[str] = set(self._g.nodes) if not words else set().union(*(self._expand(w) for w in words))
-        for word in (w for s in exclude for w in s.replace(",", " ").split()):
-            chosen -= self._expand(word)
+        """dbt's selection words over domains: `name`, `+name`, `name+`, `2+name`, `name+1`, `@name`.
+        For commands that work per domain, a model word in --select counts as its domain's word
+        (`orders.fct_orders+` as `orders+`), and one in --exclude removes no domain."""
+        words = parse_words(select)
+        chosen: set[str] = set(self._g.nodes) if not words else set().union(*(self.expand(w) for w in words))
+        for word in parse_words(exclude):
+            removed = self.expand(word)  # a model word's domain must exist too
+            if not word.is_model:
+                chosen -= removed
         return self.order(chosen)
-
-
-def _within(graph: nx.DiGraph, name: str, depth: int) -> set[str]:
-    return set(nx.single_source_shortest_path_length(graph, name, cutoff=depth)) - {name}
-

@@ -68,9 +68,9 @@ def _relation(node: dict[str, Any]) -> Relation:
 class MeshLineage:
     """Every model, seed, snapshot and source of the mesh, from the manifests, as one graph."""
 
-    def __init__(self, mesh: "Mesh") -> None:
+    def __init__(self, mesh: "Mesh", newest: bool = False) -> None:
         self.mesh = mesh
-        manifests, self.missing = load_manifests(mesh)
+        manifests, self.missing = load_manifests(mesh, newest)  # newest: see load_manifests
         self.graph: nx.DiGraph = nx.DiGraph()
         self.nodes: dict[str, dict[str, Any]] = {}      # key -> manifest node
         self.relations: dict[Relation, str] = {}

@@ -14,15 +14,20 @@ from mesh_cli.config import MeshConfig, load_config
 from mesh_cli.conformance import conformance
 from mesh_cli.contract_store import published_contracts
 from mesh_cli.discovery import Domain, discover
-from mesh_cli.errors import ChecksFailedError, MeshError, NotBuiltError, raise_all
+from mesh_cli.errors import ChecksFailedError, MeshError, NotBuiltError, NothingToRetryError, UnknownDomainError, raise_all
 from mesh_cli.findings import CheckReport
 from mesh_cli.governance import Policy
 from mesh_cli.graph import MeshGraph
-from mesh_cli.fingerprint import Fingerprint, domain_files_hash, interface_hash
+from mesh_cli.history import record_safely
+from mesh_cli.fingerprint import Fingerprint, domain_files_hash, interface_hash, why_stale
+from mesh_cli.fingerprint import load as load_fingerprint
 from mesh_cli.fingerprint import save as save_fingerprint
 from mesh_cli.interface import STATE_DIR, load_interface, publish, state_dir
 from mesh_cli.links import Links, link
-from mesh_cli.storage import Storage, domain_env, resolve_storage
+from mesh_cli.selection import selection_of
+from mesh_cli.lock import BuildLock
+from mesh_cli.staging import StagedDatabase
+from mesh_cli.storage import PATH_ENV, Storage, domain_env, resolve_storage
 from mesh_cli.workers import WorkerPool
 
 
@@ -33,7 +38,19 @@ class BuildOptions:
     target: Optional[str] = None
     profiles_dir: Optional[Path] = None
     threads: Optional[int] = None
-    workers: int = 2
+    workers: int = field(default_factory=lambda: default_workers())
+    changed: bool = False     # only domains whose files or upstream interfaces changed
+
+    def to_dict(self) -> dict[str, Any]:
+        """What a later `mesh retry` needs to run the same build again."""
+        return {"select": list(self.select), "exclude": list(self.exclude), "target": self.target,
+                "profiles_dir": str(self.profiles_dir) if self.profiles_dir else None, "threads": self.threads,
+                "workers": self.workers, "changed": self.changed}
+
+
+def default_workers() -> int:
+    """One domain per core: dbt is mostly one busy core per running domain."""
+    return max(1, os.cpu_count() or 2)
 
 
 @dataclass
@@ -45,6 +62,9 @@ class DomainInfo:
     downstreams: list[str]
     built: bool
     public_models: list[dict[str, Any]] = field(default_factory=list)
+    # Only when a model word is given: {"all": whether dbt builds the whole domain, "models": what it
+    # builds, in build order (None when the domain was never parsed)}.
+    builds: Optional[dict[str, Any]] = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -59,6 +79,7 @@ class Mesh:
         self._pool: Optional[WorkerPool] = None
         self._session = False  # inside `with mesh:` the pool outlives each call
         self._storage: dict[tuple[str, Optional[Path], Optional[str], Optional[str]], Storage] = {}
+        self._files: dict[tuple[str, Optional[Path], Optional[str]], str] = {}
 
     def pool(self, workers: int) -> WorkerPool:
         """Warm dbt worker processes, shared by a check and the build after it; closed by close()."""
@@ -141,13 +162,14 @@ class Mesh:
     def env(self, domain: str, options: BuildOptions = BuildOptions()) -> dict[str, str]:
         """What a dbt process of `domain` needs in its environment to run inside this mesh."""
         if domain not in self.domains:
-            self.linked.graph.select([domain])  # raises the unknown-domain error with the known names
+            raise UnknownDomainError(domain, self.linked.graph.domains, hint="check --select/--exclude")
         ups = [(u, self.storage(u, options)) for u in self.linked.graph.upstreams(domain)]
         return domain_env(self.root, self.domains[domain], self.storage(domain, options), ups)
 
-    def describe(self, select: Iterable[str] = ()) -> list[DomainInfo]:
+    def describe(self, select: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[DomainInfo]:
+        chosen, _ = selection_of(self, select, exclude)
         infos = []
-        for name in self.graph.select(select):
+        for name in chosen.domains:
             interface = self.interface(name)
             owner = self.domains[name].owner
             models = [
@@ -160,6 +182,8 @@ class Mesh:
                 name, str(self.domains[name].path.relative_to(self.root)) if self.domains[name].path.is_relative_to(self.root) else str(self.domains[name].path),
                 {"team": owner.team if owner else None, "email": owner.email if owner else None},
                 self.graph.upstreams(name), self.graph.downstreams(name), interface is not None, models,
+                None if chosen.builds is None else
+                {"all": chosen.nodes[name] is None, "models": _names(name, chosen.builds[name])},
             ))
         return infos
 
@@ -178,7 +202,8 @@ class Mesh:
 
     def plan(self, options: BuildOptions) -> list[Task]:
         """Tasks for the selected domains, after every check that can run before anything builds."""
-        selected = self.graph.select(options.select, options.exclude)
+        selection, selectors = selection_of(self, options.select, options.exclude)
+        selected = selection.domains
         chosen = set(selected)
         errors: list[MeshError] = []
         outside = {u for d in selected for u in self.graph.upstreams(d) if u not in chosen}
@@ -188,9 +213,10 @@ class Mesh:
         crosses = [c for d in selected for c in self.links.refs_of(d) if c.producer in outside]
         errors += check_refs(crosses, self._interfaces(outside))
         raise_all(errors)
-        return [self._task(d, chosen, options) for d in selected]
+        return [self._task(d, chosen, options, selectors.get(d)) for d in selected]
 
-    def _task(self, name: str, chosen: set[str], options: BuildOptions) -> Task:
+    def _task(self, name: str, chosen: set[str], options: BuildOptions, select: Optional[list[str]] = None) -> Task:
+        """`select`: dbt's --select for this domain's build when a model word picked only some of its models."""
         domain = self.domains[name]
         storage = self.storage(name, options)
         ups = self.graph.upstreams(name)
@@ -201,10 +227,24 @@ class Mesh:
             return check_refs([c for c in self.links.refs_of(name) if c.producer in in_run], self._interfaces(in_run))
 
         contracts = published_contracts(self.root, name)
-        files = domain_files_hash(domain, storage.profiles_dir)   # as they are when the build is planned
+        files = self.files_hash(name, options)   # as they are when the build is planned
+        staged = StagedDatabase(storage.database) if storage.managed and storage.database is not None else None
+
+        def env() -> dict[str, str]:
+            values = self.env(name, options)
+            return {**values, PATH_ENV: str(staged.building)} if staged is not None else values
+
+        def up_to_date() -> Optional[str]:
+            ups_now = {u: interface_hash(self.interface(u)) for u in ups}
+            why = why_stale(load_fingerprint(state_dir(self.root, name)), files, ups_now)
+            return None if why else "up to date: no file or upstream interface changed since its last build"
 
         def after() -> None:
+            if staged is not None:
+                staged.commit()
             interface = publish(self.root, name, domain.target_dir)
+            if select is not None:
+                return  # only some models were built: the domain as a whole is no fresher than before
             ups_now = {u: interface_hash(self.interface(u)) for u in ups}
             save_fingerprint(state_dir(self.root, name), Fingerprint(files, interface_hash(interface), ups_now))
 
@@ -212,11 +252,14 @@ class Mesh:
             domain=name, project_dir=domain.path, target_dir=domain.target_dir,
             spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir), "profile": storage.profile,
                   "target": options.target or self.config.target, "threads": options.threads,
-                  "steps": self._steps(domain), "target_dir": str(domain.target_dir),
+                  "steps": self._steps(domain), "target_dir": str(domain.target_dir), "select": select,
                   # the published data products, checked against the warehouse once built
                   "catalog": sorted({c.model for c in contracts})},
-            env=lambda: self.env(name, options), upstreams=in_run, writes=storage.key, reads=reads,
+            env=env, upstreams=in_run, writes=storage.key, reads=reads,
             before=before, after=after,
+            prepare=staged.prepare if staged is not None else (lambda: None),
+            discard=staged.discard if staged is not None else (lambda: None),
+            up_to_date=up_to_date if options.changed else (lambda: None),
             verify=lambda outcome: conformance(contracts, outcome.get("catalog") or {}) if contracts else [],
         )
 
@@ -231,9 +274,48 @@ class Mesh:
             if storage.managed and storage.database is not None:
                 storage.database.parent.mkdir(parents=True, exist_ok=True)
         try:
-            result = run_tasks(tasks, self.state_dir / "logs", options.workers, on_result, on_start,
-                               pool=self.pool(options.workers))
+            with BuildLock(self.state_dir):
+                result = run_tasks(tasks, self.state_dir / "logs", options.workers, on_result, on_start,
+                                   pool=self.pool(options.workers))
+                summary = {**result.to_dict(), "invocation": options.to_dict()}
+                (self.state_dir / "run_results.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+                result.warnings += record_safely(self.root, result, options, {t.domain: t.target_dir for t in tasks})
         finally:
             self._release()
-        (self.state_dir / "run_results.json").write_text(json.dumps(result.to_dict(), indent=2), encoding="utf-8")
         return result
+
+    # --- what changed, what to retry ---------------------------------------------------------------
+
+    def files_hash(self, domain: str, options: BuildOptions = BuildOptions()) -> str:
+        key = (domain, options.profiles_dir, options.target)
+        if key not in self._files:   # hashed once per command: --changed and the plan both ask
+            self._files[key] = domain_files_hash(self.domains[domain], self.storage(domain, options).profiles_dir)
+        return self._files[key]
+
+    def stale(self, options: BuildOptions) -> dict[str, str]:
+        """The selected domains that need a build now, and why (files or upstream interfaces changed)."""
+        from mesh_cli.changes import staleness
+
+        found = staleness(self, options, self.graph.select(options.select, options.exclude))
+        return {name: why for name, why in found.items() if why is not None}
+
+    def retry_options(self, options: BuildOptions) -> Optional[BuildOptions]:
+        """The last build's options, narrowed to the domains that failed, were skipped or were
+        cancelled; None when it succeeded. `options` overrides what it sets."""
+        path = self.state_dir / "run_results.json"
+        if not path.is_file():
+            raise NothingToRetryError(path)
+        last = json.loads(path.read_text(encoding="utf-8"))
+        again = [d["domain"] for d in last.get("domains", []) if d.get("status") in ("error", "skipped", "cancelled")]
+        if not again:
+            return None
+        before = last.get("invocation") or {}
+        return BuildOptions(
+            select=tuple(again), target=options.target or before.get("target"),
+            profiles_dir=options.profiles_dir or (Path(before["profiles_dir"]) if before.get("profiles_dir") else None),
+            threads=options.threads or before.get("threads"), workers=options.workers)
+
+
+def _names(domain: str, keys: Optional[list[str]]) -> Optional[list[str]]:
+    """`core.dim_people.v1` -> `dim_people.v1`: names inside their domain."""
+    return None if keys is None else [k.removeprefix(f"{domain}.") for k in keys]

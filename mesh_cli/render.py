@@ -27,14 +27,17 @@ def counts_text(counts: dict[str, dict[str, int]]) -> str:
     return ", ".join(parts) or "nothing ran"
 
 
-STATUS_LABEL = {"success": ("OK", "green"), "error": ("ERROR", "red"), "skipped": ("SKIP", "yellow")}
+STATUS_LABEL = {"success": ("OK", "green"), "error": ("ERROR", "red"), "skipped": ("SKIP", "yellow"),
+                "cancelled": ("STOP", "magenta"), "unchanged": ("FRESH", "cyan")}
 
 
 def domain_line(result: DomainResult, width: int = 12) -> tuple[str, str, str]:
     """(label, colour, rest) for one finished domain."""
     label, colour = STATUS_LABEL[result.status]
-    if result.status == "skipped":
+    if result.status in ("skipped", "unchanged") or (result.status == "cancelled" and result.started_at is None):
         rest = f"{result.domain:<{width}} {result.message}"
+    elif result.status == "cancelled":
+        rest = f"{result.domain:<{width}} {result.message}  [{result.elapsed:.1f}s]"
     elif result.started_at is None:
         rest = f"{result.domain:<{width}} not run: refused before dbt started"
     else:
@@ -43,9 +46,11 @@ def domain_line(result: DomainResult, width: int = 12) -> tuple[str, str, str]:
 
 
 def build_summary(result: BuildResult) -> str:
-    n = {s: sum(1 for d in result.domains if d.status == s) for s in ("success", "error", "skipped")}
-    return (f"Done in {result.elapsed:.1f}s: {n['success']} succeeded, {n['error']} failed, "
-            f"{n['skipped']} skipped")
+    n = {s: sum(1 for d in result.domains if d.status == s) for s in STATUS_LABEL}
+    extra = "".join(f", {n[s]} {s}" for s in ("unchanged", "cancelled") if n[s])
+    head = "Cancelled after" if result.cancelled else "Done in"
+    return (f"{head} {result.elapsed:.1f}s: {n['success']} succeeded, {n['error']} failed, "
+            f"{n['skipped']} skipped{extra}")
 
 
 def ls_text(infos: list[DomainInfo]) -> str:
@@ -67,7 +72,16 @@ def ls_text(infos: list[DomainInfo]) -> str:
                 deprecated = f" deprecated {m['deprecation_date'][:10]}" if m["deprecation_date"] else ""
                 contract = "contract enforced" if m["contract_enforced"] else "no contract"
                 lines.append(f"    {m['name']}{version}{latest}  {contract}{deprecated}")
+        if info.builds is not None:
+            lines.append(f"  builds: {_builds_text(info.builds)}")
     return "\n".join(lines)
+
+
+def _builds_text(builds: dict[str, Any]) -> str:
+    if builds["models"] is None:
+        return "all (its models are unknown until it is parsed: mesh check)"
+    names = ", ".join(builds["models"]) or "-"
+    return f"all ({names})" if builds["all"] else names
 
 
 def graph_data(graph: MeshGraph) -> dict[str, Any]:

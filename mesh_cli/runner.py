@@ -24,6 +24,8 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
         args = [command, *common]
         if command in ("build", "seed") and spec.get("threads"):
             args += ["--threads", str(spec["threads"])]
+        if command == "build" and spec.get("select"):  # a model selection: tests follow by eager indirect selection
+            args += ["--select", *spec["select"]]
         print(f"mesh: dbt {' '.join(args)}", flush=True)
         result = dbtRunner().invoke(args)
         code = 0 if result.success else (2 if result.exception is not None else 1)

@@ -20,6 +20,8 @@ class Worker:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "mesh_cli.runner"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=errors, env=env, text=True, encoding="utf-8",
+                # Ctrl-C reaches the orchestrator only; it decides what to stop and what to keep.
+                start_new_session=True,
             )
         self.index = index
         self.busy = False
@@ -37,6 +39,16 @@ class Worker:
         self.busy = True
         self.process.stdin.write(json.dumps(job) + "\n")
         self.process.stdin.flush()
+
+    def kill(self) -> None:
+        """Stop the job under way at once (a cancelled build)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.busy = False
 
     def stop(self) -> None:
         if self.process.stdin is not None:
@@ -77,6 +89,14 @@ class WorkerPool:
     def close(self) -> None:
         for worker in self.workers:
             worker.stop()
+
+    def drain(self) -> None:
+        """Forget replies of killed jobs, so the next run does not read them."""
+        while True:
+            try:
+                self.replies.get_nowait()
+            except queue.Empty:
+                return
 
     def __enter__(self) -> "WorkerPool":
         return self

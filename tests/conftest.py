@@ -8,7 +8,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mesh_cli.cli import cli
-from mesh_cli.mesh import Mesh
+from mesh_cli.mesh import Mesh, default_workers
+
+# `mesh build` runs one domain per core by default; its plan line says how many.
+WORKERS = f"{default_workers()} worker{'s' if default_workers() != 1 else ''}"
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages", ".mesh", ".user.yml", "*.duckdb*")
@@ -18,6 +21,14 @@ def copy_fixture(name: str, dest: Path) -> Path:
     root = dest / name
     shutil.copytree(FIXTURES / name, root, ignore=_IGNORE)
     return root
+
+
+def edit(root: Path, rel: str, old: str, new: str) -> None:
+    """Replace `old` (which must be there) with `new` in a file of a copied fixture."""
+    path = root / rel
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {rel}"
+    path.write_text(text.replace(old, new))
 
 
 def mesh_cli(*args: str) -> Result:

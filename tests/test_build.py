@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import mesh_cli
+from conftest import WORKERS, mesh_cli
 from mesh_cli.errors import AccessViolationError, CycleError, NotBuiltError, Violations
 from mesh_cli.mesh import BuildOptions, Mesh
 
@@ -49,7 +49,7 @@ def test_second_build_succeeds_with_one_line_per_domain(rebuilt_basic: Path) -> 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "mesh check: 0 errors, 3 warnings in 3 domains"
-    assert lines[1] == "Building 3 domains (core, ops, sales) with 2 workers"
+    assert lines[1] == f"Building 3 domains (core, ops, sales) with {WORKERS}"
     # Lines come as domains start and finish; sales starts only after core finished.
     assert lines[2:4] == ["START core", "START ops"]
     assert lines.index("START sales") > next(i for i, l in enumerate(lines) if l.startswith("OK    core"))

@@ -19,6 +19,8 @@ def _leaves(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str,
     found = []
     for name, command in sorted(group.commands.items()):
         if isinstance(command, click.Group):
+            if command.invoke_without_command:  # `mesh runs` runs on its own, as well as `mesh runs show`
+                found.append(prefix + (name,))
             found += _leaves(command, prefix + (name,))
         else:
             found.append(prefix + (name,))

@@ -18,7 +18,8 @@ def test_projects_without_a_profile_run_on_the_mesh_profile(tmp_path: Path, monk
     result = mesh_cli("build", "--project-dir", str(root))
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1].endswith("2 succeeded, 0 failed, 0 skipped")
-    assert sorted(p.name for p in (root / ".mesh/warehouse").iterdir()) == ["finance.duckdb", "platform.duckdb"]
+    assert sorted(p.name for p in (root / ".mesh/warehouse").glob("*.duckdb*")) == ["finance.duckdb", "platform.duckdb"]
+    assert list((root / ".mesh/warehouse/.building").iterdir()) == []   # every staged copy swapped in
     assert (root / ".mesh/profiles/profiles.yml").read_text().startswith("mesh:\n")
     storage = Mesh.load(root).storage("finance")
     assert (storage.managed, storage.profile, storage.profiles_dir) == (True, "mesh", root / ".mesh/profiles")

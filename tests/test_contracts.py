@@ -11,7 +11,7 @@ import pytest
 import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from conftest import copy_fixture, mesh_cli
+from conftest import copy_fixture, edit, mesh_cli
 from mesh_cli.contract_diff import Reader
 from mesh_cli.contracts import ColumnReads, deprecations, diff_contracts, publish_contracts
 from mesh_cli.errors import ContractFileError, GitRefError
@@ -26,13 +26,6 @@ V2_BROKEN = V2 + ("        columns:\n          - include: all\n            exclu
 V3_ADDED = V2 + "      - v: 3\n        columns:\n          - include: all\n            exclude: [discount]\n"
 FIX_V3 = ("fix: keep v2 unchanged and add the change as v3 (`- v: 3` under versions:), with a deprecation_date on v2 "
           "so its consumers can migrate")
-
-
-def edit(root: Path, rel: str, old: str, new: str) -> None:
-    path = root / rel
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {rel}"
-    path.write_text(text.replace(old, new))
 
 
 @pytest.fixture

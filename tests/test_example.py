@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from conftest import mesh_cli
+from conftest import WORKERS, mesh_cli
 
 REPO = Path(__file__).resolve().parent.parent
 _IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages", "package-lock.yml", ".user.yml")
@@ -22,7 +22,7 @@ def test_example_mesh_builds_from_a_clean_copy(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     # The one warning is on purpose: marketing still reads fct_orders v1, deprecated on 2027-06-30.
     assert lines[0] == "mesh check: 0 errors, 1 warning in 4 domains"
-    assert lines[1] == "Building 4 domains (customers, orders, payments, marketing) with 2 workers"
+    assert lines[1] == f"Building 4 domains (customers, orders, payments, marketing) with {WORKERS}"
     assert [l.split()[:2] for l in lines if l.startswith(("OK", "ERROR", "SKIP"))] == [
         ["OK", "customers"], ["OK", "orders"], ["OK", "payments"], ["OK", "marketing"]]
     with duckdb.connect(str(root / ".mesh/warehouse/customers.duckdb"), read_only=True) as con:

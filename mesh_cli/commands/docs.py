@@ -7,7 +7,6 @@ from typing import Optional
 
 import click
 
-from mesh_cli import site
 from mesh_cli.commands.options import format_option, project_dir_option
 from mesh_cli.mesh import Mesh
 
@@ -37,6 +36,8 @@ def generate(project_dir: Path, out: Optional[Path], fmt: str) -> None:
     Example:
       mesh docs generate --out site/ && open site/index.html
     """
+    from mesh_cli import site  # the site pulls in lineage and sqlglot: only when asked for
+
     result = site.generate(Mesh.load(project_dir), out)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
@@ -60,6 +61,8 @@ def serve(project_dir: Path, out: Optional[Path], port: int, no_generate: bool) 
     Example:
       mesh docs serve --port 8000
     """
+    from mesh_cli import site
+
     mesh = Mesh.load(project_dir)
     folder = (out or mesh.root / site.DEFAULT_OUT).resolve()
     if not no_generate:

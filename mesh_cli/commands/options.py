@@ -13,11 +13,22 @@ def project_dir_option(f: Callable) -> Callable:
 
 
 def select_options(f: Callable) -> Callable:
-    f = click.option("--exclude", multiple=True, metavar="DOMAIN", help="Domains to leave out (same words as --select).")(f)
-    return click.option("--select", "-s", multiple=True, metavar="DOMAIN",
-                        help="Domains to include: name, +name (with upstreams), name+ (with downstreams).")(f)
+    f = click.option("--exclude", multiple=True, metavar="WORDS", help="Domains or models to leave out (same words as --select).")(f)
+    return click.option("--select", "-s", multiple=True, metavar="WORDS",
+                        help="dbt's selection words: a domain or DOMAIN.MODEL[.vN], with +, N+, +N or @ "
+                             "(e.g. +marketing, orders.fct_orders+).")(f)
 
 
 def format_option(*choices: str) -> Callable:
     return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True,
                         help="Output format.")
+
+
+def workers_option(f: Callable) -> Callable:
+    return click.option("--workers", type=click.IntRange(1), default=None,
+                        help="Domains built at the same time (default: the number of CPU cores).")(f)
+
+
+def log_format_option(f: Callable) -> Callable:
+    return click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                        help="Progress events: a live view on a terminal or a line each (text), or JSON lines.")(f)
