@@ -21,21 +21,23 @@ _SKIP_DIRS = {"target", "dbt_packages", "logs", "dbt_modules", "__pycache__"}
 _SKIP_FILES = {"package-lock.yml", ".user.yml"}
 
 
-def _files(folder: Path, skip: Iterable[str] = ()) -> Iterable[Path]:
+def _files(folder: Path, skip: Iterable[str] = ()) -> Iterable[str]:
     skipped = {*_SKIP_DIRS, *skip}
     for base, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in skipped and not d.startswith("."))
         for name in sorted(files):
             if name not in _SKIP_FILES and not name.startswith("."):
-                yield Path(base) / name
+                yield os.path.join(base, name)
 
 
 def hash_files(folders: Iterable[Path], extra: Iterable[Path] = (), skip: Iterable[str] = ()) -> str:
     digest = hashlib.sha256()
     for folder in folders:
+        prefix = len(str(folder)) + 1
         for path in _files(folder, skip) if folder.is_dir() else []:
-            digest.update(str(path.relative_to(folder)).encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            digest.update(path[prefix:].encode() + b"\0")
+            with open(path, "rb") as handle:
+                digest.update(hashlib.sha256(handle.read()).digest())
     for path in extra:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())

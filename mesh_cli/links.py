@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Optional
 
 from mesh_cli.discovery import Domain
 from mesh_cli.errors import MeshError, UnknownDomainError, UnknownModelError
 from mesh_cli.graph import MeshGraph
 from mesh_cli.refs import Ref, model_names, scan_refs
+from mesh_cli.scancache import ScanCache
 from mesh_cli.yamlfile import line_of
 
 
@@ -53,9 +55,9 @@ def _resolve(ref: Ref, domain: Domain, domains: dict[str, Domain], names: dict[s
     return (owners[0], None) if owners else (None, None)
 
 
-def link(domains: list[Domain]) -> Links:
+def link(domains: list[Domain], cache: Optional[ScanCache] = None) -> Links:
     by_name = {d.name: d for d in domains}
-    names = {d.name: model_names(d) for d in domains}
+    names = {d.name: model_names(d, cache) for d in domains}
     # Local packages' models are refable without a project name.
     for d in domains:
         for package in d.packages:
@@ -77,7 +79,7 @@ def link(domains: list[Domain]) -> Links:
         for upstream in d.loom:
             if upstream in by_name and upstream != d.name:
                 graph.link(upstream, d.name, "dbt_loom")
-        for ref in scan_refs(d):
+        for ref in scan_refs(d, cache):
             producer, error = _resolve(ref, d, by_name, names)
             if error is not None:
                 errors.append(error)

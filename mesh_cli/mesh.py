@@ -26,6 +26,7 @@ from mesh_cli.interface import STATE_DIR, load_interface, publish, state_dir
 from mesh_cli.links import Links, link
 from mesh_cli.selection import selection_of
 from mesh_cli.lock import BuildLock
+from mesh_cli.scancache import ScanCache
 from mesh_cli.staging import StagedDatabase
 from mesh_cli.storage import PATH_ENV, Storage, domain_env, resolve_storage
 from mesh_cli.workers import WorkerPool
@@ -131,7 +132,10 @@ class Mesh:
     @cached_property
     def linked(self) -> Links:
         """Every link found in the files, errors included (mesh check reports them all)."""
-        return link(list(self.domains.values()))
+        cache = ScanCache(self.state_dir / "cache" / "scan.json")
+        found = link(list(self.domains.values()), cache)
+        cache.save()
+        return found
 
     @property
     def links(self) -> Links:
@@ -224,10 +228,10 @@ class Mesh:
         reads = frozenset(k for u in ups if (k := self.storage(u, options).key) is not None)
 
         def before() -> list[MeshError]:
+            self.files_hash(name, options)   # the files as they are when dbt starts (kept for after())
             return check_refs([c for c in self.links.refs_of(name) if c.producer in in_run], self._interfaces(in_run))
 
         contracts = published_contracts(self.root, name)
-        files = self.files_hash(name, options)   # as they are when the build is planned
         staged = StagedDatabase(storage.database) if storage.managed and storage.database is not None else None
 
         def env() -> dict[str, str]:
@@ -236,7 +240,7 @@ class Mesh:
 
         def up_to_date() -> Optional[str]:
             ups_now = {u: interface_hash(self.interface(u)) for u in ups}
-            why = why_stale(load_fingerprint(state_dir(self.root, name)), files, ups_now)
+            why = why_stale(load_fingerprint(state_dir(self.root, name)), self.files_hash(name, options), ups_now)
             return None if why else "up to date: no file or upstream interface changed since its last build"
 
         def after() -> None:
@@ -246,7 +250,8 @@ class Mesh:
             if select is not None:
                 return  # only some models were built: the domain as a whole is no fresher than before
             ups_now = {u: interface_hash(self.interface(u)) for u in ups}
-            save_fingerprint(state_dir(self.root, name), Fingerprint(files, interface_hash(interface), ups_now))
+            save_fingerprint(state_dir(self.root, name),
+                             Fingerprint(self.files_hash(name, options), interface_hash(interface), ups_now))
 
         return Task(
             domain=name, project_dir=domain.path, target_dir=domain.target_dir,

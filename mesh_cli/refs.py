@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from mesh_cli.discovery import Domain
+from mesh_cli.scancache import ScanCache
 from mesh_cli.yamlfile import read_yaml
 
 # ref('model'), ref("pkg", "model"), ref('pkg', 'model', v=2), ref('model', version='1')
@@ -66,25 +67,36 @@ def _files(domain: Domain) -> Iterator[Path]:
             yield from (p for p in sorted(folder.rglob("*")) if p.suffix in _SOURCE_SUFFIXES and p.is_file())
 
 
-def scan_refs(domain: Domain) -> list[Ref]:
+def _file_refs(path: Path) -> list[list[Any]]:
+    """[package, name, version, line] of each ref() in one file."""
+    text = _blank_comments(path.read_text(encoding="utf-8", errors="replace"), sql=path.suffix == ".sql")
+    if "ref(" not in text:
+        return []
+    if path.suffix in (".yml", ".yaml"):
+        found = [(m, text.find(m.group(0))) for s in _config_strings(read_yaml(path)) for m in _REF.finditer(s)]
+    else:
+        found = [(m, m.start()) for m in _REF.finditer(text)]
+    refs = []
+    for m, offset in found:
+        package, name = (m["a"], m["b"]) if m["b"] else (None, m["a"])
+        refs.append([package, name, m["v"], text.count("\n", 0, max(offset, 0)) + 1])
+    return refs
+
+
+def scan_refs(domain: Domain, cache: Optional[ScanCache] = None) -> list[Ref]:
+    cache = cache or ScanCache()
     refs: list[Ref] = []
     for path in _files(domain):
         if path.suffix == ".md":
             continue
-        text = _blank_comments(path.read_text(encoding="utf-8", errors="replace"), sql=path.suffix == ".sql")
-        if path.suffix in (".yml", ".yaml"):
-            found = [(m, text.find(m.group(0))) for s in _config_strings(read_yaml(path)) for m in _REF.finditer(s)]
-        else:
-            found = [(m, m.start()) for m in _REF.finditer(text)]
-        for m, offset in found:
-            line = text.count("\n", 0, max(offset, 0)) + 1
-            package, name = (m["a"], m["b"]) if m["b"] else (None, m["a"])
-            refs.append(Ref(domain.name, package, name, m["v"], path, line))
+        for package, name, version, line in cache.get(path, "refs", lambda path=path: _file_refs(path)):
+            refs.append(Ref(domain.name, package, name, version, path, line))
     return refs
 
 
-def model_names(domain: Domain) -> set[str]:
+def model_names(domain: Domain, cache: Optional[ScanCache] = None) -> set[str]:
     """Every name ref() can reach in the domain: models, versioned models, seeds, snapshots."""
+    cache = cache or ScanCache()
     names: set[str] = set()
     for folder in domain.source_dirs():
         if not folder.is_dir():
@@ -93,9 +105,10 @@ def model_names(domain: Domain) -> set[str]:
             if path.suffix in (".sql", ".py") and path.is_file():
                 names.add(path.stem)
                 if path.suffix == ".sql":
-                    names.update(_SNAPSHOT.findall(path.read_text(encoding="utf-8", errors="replace")))
+                    names.update(cache.get(path, "snapshots", lambda path=path: _SNAPSHOT.findall(
+                        path.read_text(encoding="utf-8", errors="replace"))))
             elif path.suffix in (".yml", ".yaml") and path.is_file():
-                names.update(_yaml_model_names(path))
+                names.update(cache.get(path, "names", lambda path=path: sorted(_yaml_model_names(path))))
     names.update(p.stem for p in domain.seed_files())
     return names
 
