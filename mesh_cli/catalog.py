@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from mesh_cli.contract import version_text as _version
 from mesh_cli.errors import UnknownDomainError, UnknownProductError
 from mesh_cli.nodes import is_pii
 from mesh_cli.sla import Sla, node_sla
@@ -128,10 +129,6 @@ def model_key(unique_id: str) -> str:
 
 
 # --- building products -------------------------------------------------------------------------
-
-def _version(value: Any) -> Optional[str]:
-    return None if value is None else str(value)
-
 
 def _test_name(test: dict[str, Any]) -> str:
     meta = test.get("test_metadata") or {}

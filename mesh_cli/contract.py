@@ -73,7 +73,8 @@ class ModelContract:
         return asdict(self)
 
 
-def _version(value: Any) -> Optional[str]:
+def version_text(value: Any) -> Optional[str]:
+    """dbt writes a version as a number or a string; compare them as text."""
     return None if value is None else str(value)
 
 
@@ -134,8 +135,8 @@ def extract_contracts(
             ))
         sla = node_sla(node, project_dir)
         contract = ModelContract(
-            domain=domain, model=node["name"], version=_version(node.get("version")),
-            latest_version=_version(node.get("latest_version")),
+            domain=domain, model=node["name"], version=version_text(node.get("version")),
+            latest_version=version_text(node.get("latest_version")),
             deprecation_date=str(node["deprecation_date"])[:10] if node.get("deprecation_date") else None,
             access=node.get("access") or "protected", group=node.get("group"),
             owner_team=group_owner.get("name") or owner[0], owner_email=group_owner.get("email") or owner[1],

@@ -13,7 +13,8 @@ class MeshError(Exception):
     def __init__(self, message: str, file: Path | None = None, line: int | None = None) -> None:
         # `detail` is the message without its place, for reports that show the place apart.
         self.detail, self.file, self.line = message, file, line
-        self.message = f"{file}:{line}: {message}" if file is not None else message
+        where = f"{file}:{line}" if line is not None else f"{file}"
+        self.message = f"{where}: {message}" if file is not None else message
         super().__init__(self.message)
 
     def lines(self) -> list[str]:
