@@ -48,11 +48,9 @@ class Checker:
         use = deprecated_use(cross, interface)
         if use is None:
             return None
-        finding = self.policy.finding("version.deprecated", use.consumer, use.summary, use.model, use.file,
-                                      use.line, use.fix)
-        if finding is not None and use.passed:
-            finding = Finding(**{**finding.__dict__, "severity": "error"})
-        return finding
+        # A warning by default even once the date has passed, as in dbt: a mesh raises it in mesh.yml.
+        return self.policy.finding("version.deprecated", use.consumer, use.summary, use.model, use.file,
+                                   use.line, use.fix)
 
     def _allowed(self, cross: CrossRef, interface: dict[str, Any]) -> Optional[Finding]:
         ref = cross.ref

@@ -39,7 +39,8 @@ class DeprecatedUse:
     def summary(self) -> str:
         version = f" v{self.version}" if self.version is not None else ""
         newer = f"; v{self.latest} is the latest" if self.latest is not None and str(self.latest) != str(self.version) else ""
-        when = (f"since {self.deprecation_date} (the date has passed)" if self.passed
+        overdue = -self.days_left
+        when = (f"since {self.deprecation_date} ({overdue} day{'s' if overdue != 1 else ''} overdue)" if self.passed
                 else f"on {self.deprecation_date}")
         return f"refs '{self.producer}.{self.name}'{version}, deprecated {when}{newer}"
 

@@ -34,7 +34,7 @@ RULES: dict[str, Rule] = {r.id: r for r in [
          "SQL reads another domain's relation directly instead of through ref().",
          "Replace the relation name with {{ ref('<domain>', '<model>') }}."),
     Rule("version.deprecated", "warn",
-         "A consumer refs a deprecated model version (an error once the deprecation date has passed).",
+         "A consumer refs a deprecated model version (a warning also after the date, as in dbt).",
          "Move to the latest version: ref('<domain>', '<model>', v=<latest>)."),
     Rule("contract.enforced", "warn", "A public model must have an enforced contract.",
          "Add `config: {contract: {enforced: true}}` and list every column with its data_type."),

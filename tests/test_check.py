@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,9 @@ GOVERNED = [
     ("warn", "deps.unused", "sales", None, "domains/sales/dependencies.yml", 3),
     ("warn", "version.deprecated", "sales", "old_sales", "domains/sales/models/old_sales.sql", 1),
 ]
+
+
+OVERDUE = (date.today() - date(2020, 1, 1)).days
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +150,8 @@ def test_clean_mesh_passes_with_warnings(basic: Path) -> None:
 def test_raised_severity_and_passed_deprecation_date(basic: Path) -> None:
     (basic / "mesh.yml").write_text(
         (basic / "mesh.yml").read_text()
-        + "governance:\n  rules:\n    docs.description:\n      severity: error\n      domains: {sales: warn}\n")
+        + "governance:\n  rules:\n    docs.description:\n      severity: error\n      domains: {sales: warn}\n"
+        + "    version.deprecated:\n      severity: error\n")
     schema = basic / "domains/core/models/schema.yml"
     schema.write_text(schema.read_text().replace("deprecation_date: 2027-01-01", "deprecation_date: 2020-01-01"))
     report = Mesh.load(basic).check()
@@ -155,8 +161,26 @@ def test_raised_severity_and_passed_deprecation_date(basic: Path) -> None:
         ("error", "version.deprecated", "sales", "old_sales"),
     ]
     deprecated = report.sorted()[-1]
-    assert deprecated.message == ("refs 'core.dim_people' v1, deprecated since 2020-01-01 (the date has passed); "
+    assert deprecated.message == (f"refs 'core.dim_people' v1, deprecated since 2020-01-01 ({OVERDUE} days overdue); "
                                   "v2 is the latest")
+
+
+def test_a_passed_deprecation_date_warns_by_default_and_builds(basic: Path) -> None:
+    """dbt only warns about a passed deprecation date, so a mesh that plain dbt builds builds here."""
+    schema = basic / "domains/core/models/schema.yml"
+    schema.write_text(schema.read_text().replace("deprecation_date: 2027-01-01", "deprecation_date: 2020-01-01"))
+    report = Mesh.load(basic).check()
+    deprecated = [f for f in report.sorted() if f.rule == "version.deprecated"]
+    assert [(f.severity, f.domain, f.model, f.message) for f in deprecated] == [
+        ("warn", "sales", "old_sales",
+         f"refs 'core.dim_people' v1, deprecated since 2020-01-01 ({OVERDUE} days overdue); v2 is the latest")]
+    assert report.ok
+    result = mesh_cli("build", "--project-dir", str(basic))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "mesh check: 0 errors, 3 warnings in 3 domains"
+    assert sorted(line.split()[1] for line in lines if line.startswith("OK ")) == ["core", "ops", "sales"]
+    assert re.fullmatch(r"Done in [\d.]+s: 3 succeeded, 0 failed, 0 skipped", lines[-1])
 
 
 def test_private_model_outside_its_group_inside_a_domain(basic: Path) -> None:
