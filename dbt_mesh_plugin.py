@@ -38,7 +38,8 @@ class MeshPlugin(dbtPlugin):
         upstreams = listed.split(",") if listed is not None else published_domains(self.root)
         for domain in (d for d in upstreams if d and d != self.project_name):
             interface = load_interface(self.root, domain) or {"models": []}
-            # As in dbt Mesh, only public models cross a project boundary.
+            # As in dbt Mesh, only public nodes cross a project boundary; a public seed or snapshot
+            # is injected as a model with its relation, so ref() reads its table.
             for model in (m for m in interface["models"] if m["access"] == "public"):
                 deprecation = model.get("deprecation_date")
                 nodes.add_model(ModelNodeArgs(

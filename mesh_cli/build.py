@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from mesh_cli.errors import MeshError
+from mesh_cli.errors import DepsFailedError, MeshError
+from mesh_cli.packages import blamed
 from mesh_cli.workers import Worker, WorkerPool
 
 
@@ -129,7 +130,9 @@ def _finish(run: _Running, outcome: Optional[dict]) -> DomainResult:
         except (OSError, ValueError) as exc:
             run.task.discard()
             return DomainResult(run.task.domain, "error", elapsed, run.started, counts,
-                                f"built, but publishing its interface failed: {exc}", run.log)
+                                f"domain '{run.task.domain}' built, but publishing its interface failed: {exc}; its database "
+                                "and interface are as they were before it started: fix the cause and build it again",
+                                run.log)
         return DomainResult(run.task.domain, "success", elapsed, run.started, counts, "", run.log)
     run.task.discard()
     command = steps[-1]["command"] if steps else run.task.spec["steps"][-1]
@@ -137,6 +140,9 @@ def _finish(run: _Running, outcome: Optional[dict]) -> DomainResult:
     detail = f"{len(failed)} failed: {', '.join(failed[:3])}{' ...' if len(failed) > 3 else ''}; " if failed else ""
     detail += f"{reason}; " if reason else ""
     message = f"dbt {command} failed in domain '{run.task.domain}' (exit {code}): {detail}see the log: {run.log}"
+    spec_file, packages = blamed(run.task.project_dir, reason) if command == "deps" and steps else ("", [])
+    if packages:   # name them, so the fix is clear without reading the log
+        message = DepsFailedError(run.task.domain, code, spec_file, packages, reason, run.log).message
     return DomainResult(run.task.domain, "error", elapsed, run.started, counts, message, run.log, failed)
 
 

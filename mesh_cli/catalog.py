@@ -2,7 +2,8 @@
 
 The data model below is shared by `mesh catalog`, `mesh show`, `mesh lineage` and the docs site:
 change a field here and every reader follows. Everything is read from each domain's dbt manifest
-of its last good build (`.mesh/state/<domain>/manifest.json`), as JSON: no dbt import here."""
+of its last good build (`.mesh/state/<domain>/manifest.json`), as JSON, and each product's last
+build from the build history (when dbt last built its node): no dbt import here."""
 from __future__ import annotations
 
 import difflib
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from mesh_cli.contract import version_text as _version
 from mesh_cli.errors import UnknownDomainError, UnknownProductError
+from mesh_cli.history import last_node_success
 from mesh_cli.nodes import is_pii
 from mesh_cli.sla import Sla, node_sla
 from mesh_cli.yamlfile import read_yaml
@@ -55,10 +57,15 @@ class ProductVersion:
     contract: Optional[dict[str, Any]] = None       # a summary of the published contract, when there is one
 
 
+NEVER_BUILT = "never built"
+
+
 @dataclass
 class LastBuild:
-    status: str                   # success, error, skipped (from the last `mesh build`)
-    at: Optional[str] = None      # ISO timestamp of the last successful build
+    # success, error, skipped: its domain in the last `mesh build`; "never built" when the build
+    # history holds no successful build of the product
+    status: str
+    at: Optional[str] = None      # ISO timestamp (UTC) of the product's last successful build
     age_seconds: Optional[float] = None
     fresh: Optional[bool] = None  # against the declared SLA; None when no SLA is declared
 
@@ -189,35 +196,41 @@ def contract_summary(root: Path, relative: str) -> dict[str, Any]:
     return {"path": relative, **facts, "objects": len(schema), "properties": properties}
 
 
-def _last_build(mesh: "Mesh", domain: str, source: str, sla: Optional[Sla]) -> Optional[LastBuild]:
+def _last_build(mesh: "Mesh", domain: str, source: str, sla: Optional[Sla], built: Optional[datetime]) -> Optional[LastBuild]:
+    """`built`: when the product's node last built successfully, from the build history. A build of
+    other models of its domain publishes the domain's manifest again, but does not make it fresher."""
     run = mesh.state_dir / "run_results.json"
     status = None
     if run.is_file():
         results = json.loads(run.read_text(encoding="utf-8")).get("domains") or []
         status = next((r.get("status") for r in results if r.get("domain") == domain), None)
-    interface = mesh.state_dir / "state" / domain / "interface.json"
-    if source != "build" or not interface.is_file():
+    if source != "build":
         return LastBuild(status) if status else None
-    # interface.json is written only when a build succeeds: its mtime is the last success.
-    mtime = interface.stat().st_mtime
-    age = max(0.0, time.time() - mtime)
-    fresh = None if sla is None or sla.freshness is None else age <= sla.freshness.total_seconds()
-    return LastBuild(status or "success", datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds"),
-                     round(age, 1), fresh)
+    limit = None if sla is None or sla.freshness is None else sla.freshness.total_seconds()
+    if built is None:
+        return LastBuild(NEVER_BUILT, fresh=None if limit is None else False)
+    age = max(0.0, time.time() - built.timestamp())
+    return LastBuild(status or "success", built.astimezone(timezone.utc).isoformat(timespec="seconds"),
+                     round(age, 1), None if limit is None else age <= limit)
+
+
+def _public_models(dm: DomainManifest) -> list[dict[str, Any]]:
+    return [n for n in dm.manifest.get("nodes", {}).values()
+            if n.get("resource_type") == "model" and n.get("package_name") == dm.domain and n.get("access") == "public"]
 
 
 def _build_products(mesh: "Mesh", manifests: dict[str, DomainManifest]) -> list[Product]:
     products = []
+    built = last_node_success(mesh.root, [n["unique_id"] for dm in manifests.values() if dm.source == "build"
+                                          for n in _public_models(dm)])
     for domain, dm in manifests.items():
         nodes = dm.manifest.get("nodes", {})
         tests = [n for n in nodes.values() if n.get("resource_type") == "test" and n.get("package_name") == domain]
         groups = {g["name"]: g.get("owner") or {} for g in (dm.manifest.get("groups") or {}).values()
                   if g.get("package_name") == domain}
         versions: dict[str, list[dict[str, Any]]] = {}
-        for node in nodes.values():
-            if (node.get("resource_type") == "model" and node.get("package_name") == domain
-                    and node.get("access") == "public"):
-                versions.setdefault(node["name"], []).append(node)
+        for node in _public_models(dm):
+            versions.setdefault(node["name"], []).append(node)
         owner = mesh.domains[domain].owner
         for name, group in sorted(versions.items()):
             group.sort(key=lambda n: (n.get("version") is None, str(n.get("version"))))
@@ -237,7 +250,7 @@ def _build_products(mesh: "Mesh", manifests: dict[str, DomainManifest]) -> list[
                 versions=[_product_version(mesh.root, domain, n, on_model, manifests) for n in group],
                 tests=sorted(t["unique_id"] for t in on_model),
                 sla_freshness=sla.freshness_text if sla else None,
-                last_build=_last_build(mesh, domain, dm.source, sla),
+                last_build=_last_build(mesh, domain, dm.source, sla, built.get(head["unique_id"])),
                 original_file_path=str(path.relative_to(mesh.root)) if path.is_relative_to(mesh.root) else str(path),
                 source=dm.source,
             ))

@@ -35,8 +35,11 @@ def last_build_text(product: Product) -> str:
         return f"never built (checked only){'; last build ' + build.status if build else ''}"
     if build is None:
         return "unknown"
-    text = build.status if build.status == "success" else f"{build.status}, last success"
-    text = f"{text} {age_text(build.age_seconds)}" if build.at else text
+    if build.at is None:
+        text = build.status   # never built
+    else:
+        text = build.status if build.status == "success" else f"{build.status}, last success"
+        text = f"{text} {age_text(build.age_seconds)}"
     if build.fresh is not None:
         text += f", {'fresh' if build.fresh else 'stale'} (SLA {product.sla_freshness})"
     return text

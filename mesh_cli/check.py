@@ -14,7 +14,8 @@ from mesh_cli.access import check_ref
 from mesh_cli.build import Task, run_tasks
 from mesh_cli.bypass import find_bypasses
 from mesh_cli.deprecation import deprecated_use
-from mesh_cli.errors import AccessViolationError, CycleError, MeshError, UnknownDomainError, UnknownModelError
+from mesh_cli.errors import (AccessViolationError, AmbiguousRefError, CycleError, MeshError, UnknownDomainError,
+                             UnknownModelError)
 from mesh_cli.findings import CheckReport, Finding
 from mesh_cli.governance import Policy
 from mesh_cli.interface import STATE_DIR, STATE_ENV, load_interface, publish
@@ -76,9 +77,9 @@ class Checker:
             interface = interfaces[cross.producer]
             if interface is None:
                 continue
-            error = check_ref(cross, interface)
+            error = check_ref(cross, interface, interfaces)
             if error is not None:
-                rule = "access.cross-domain" if isinstance(error, AccessViolationError) else "ref.unknown"
+                rule = _ref_rule(error)
                 finding = _error_finding(self.policy, rule, domain, error, cross.ref.file.stem)
                 self.add(finding)
                 blocking |= finding is not None and finding.severity == "error"
@@ -134,9 +135,10 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
     checker = Checker(mesh, policy)
     links = mesh.linked
     for error in links.errors:
-        rule = "ref.unknown" if isinstance(error, (UnknownDomainError, UnknownModelError)) else "dbt.parse"
+        rule = _ref_rule(error)
         domain = getattr(error, "consumer", None) or _domain_of(mesh, error)
-        checker.add(_error_finding(policy, rule, domain, error))
+        model = error.file.stem if isinstance(error, AmbiguousRefError) and error.file is not None else None
+        checker.add(_error_finding(policy, rule, domain, error, model))
     try:
         selected = links.graph.select(options.select, options.exclude)
     except CycleError as cycle:
@@ -169,7 +171,8 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
             domain=name, project_dir=domain.path, target_dir=domain.target_dir,
             spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir), "profile": storage.profile,
                   "target": options.target or mesh.config.target, "threads": None,
-                  "steps": (["deps"] if domain.has_packages and not domain.packages_installed else []) + ["parse"]},
+                  "steps": (["deps"] if domain.has_packages and not domain.packages_installed else []) + ["parse"],
+                  **domain.package_spec},
             env=env, upstreams=ups, writes=None, reads=frozenset(), before=before,
             after=lambda name=name, domain=domain: publish(mesh.root, name, domain.target_dir, checker.state) and None,
         ))
@@ -191,6 +194,14 @@ def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckRep
     keep = set(selected)
     return CheckReport([f for f in checker.findings if f.domain in keep], selected,
                        {d: why for d, why in unchecked.items() if d in keep})
+
+
+def _ref_rule(error: MeshError) -> str:
+    if isinstance(error, AccessViolationError):
+        return "access.cross-domain"
+    if isinstance(error, AmbiguousRefError):
+        return "ref.ambiguous"
+    return "ref.unknown" if isinstance(error, (UnknownDomainError, UnknownModelError)) else "dbt.parse"
 
 
 # dbt refuses a ref to a private model from another group at parse time; say so as a rule.

@@ -5,14 +5,15 @@ import json
 import shlex
 import sys
 import traceback
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
 from mesh_cli import __version__
-from mesh_cli.errors import MeshError
+from mesh_cli.errors import CancelledError, MeshError
 from mesh_cli.commands.progress import reporter
 from mesh_cli.mesh import BuildOptions, Mesh, default_workers
 from mesh_cli import render
@@ -37,8 +38,8 @@ class MeshGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except KeyboardInterrupt:
-            click.secho("Error: cancelled (Ctrl-C) before the build started; nothing was built", fg="red", err=True)
+        except KeyboardInterrupt:   # a check in progress says so itself (_checking)
+            click.secho(f"Error: {CancelledError('before the build started').message}", fg="red", err=True)
             ctx.exit(2)
         except Exception as exc:  # noqa: BLE001 - the last line of defence, exit 2 as dbt does
             if ctx.params.get("debug"):
@@ -142,7 +143,8 @@ def _build(mesh: Mesh, options: BuildOptions, skip_checks: bool, fmt: str,
     if skip_checks:
         click.secho("Warning: --skip-checks: access, contract and governance checks were NOT run", fg="yellow", err=True)
     else:
-        shown.checked(mesh.gate(checked))
+        with _checking():
+            shown.checked(mesh.gate(checked))
     tasks = mesh.plan(options)
     on_result: Callable[[Any], None] = shown.result
     if emitter is not None:
@@ -160,6 +162,15 @@ def _build(mesh: Mesh, options: BuildOptions, skip_checks: bool, fmt: str,
     shown.summary(result)
     # dbt's codes: 1 when something failed, 2 when the run was interrupted
     sys.exit(0 if result.success else 2 if result.cancelled else 1)
+
+
+@contextmanager
+def _checking() -> Iterator[None]:
+    """Ctrl-C while mesh check runs (dbt parsing the domains) stopped the check, not a build."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise CancelledError("during the check") from None
 
 
 def _and_lineage(on_result: Callable[[Any], None], emitter: LineageEmitter) -> Callable[[Any], None]:
@@ -191,7 +202,7 @@ def check(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
     if list_rules:
         click.echo(render.rules_text())
         return
-    with Mesh.load(project_dir) as mesh:
+    with _checking(), Mesh.load(project_dir) as mesh:
         report = mesh.check(BuildOptions(select, exclude, target, profiles_dir))
     if fmt == "sarif":
         click.echo(json.dumps(to_sarif(report, mesh.root, __version__), indent=2))

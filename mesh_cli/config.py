@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional
+from types import UnionType
+from typing import Any, Literal, Optional, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -81,7 +82,7 @@ def load_config(root: Path) -> tuple[MeshConfig, Optional[Path]]:
         loc = _location(path, first["loc"])
         if first["type"] == "extra_forbidden":
             allowed = _allowed_keys(first["loc"][:-1])
-            raise ConfigError(loc, "unknown key", f"allowed keys here: {', '.join(allowed)}") from exc
+            raise ConfigError(loc, "unknown key", f"allowed keys here: {', '.join(allowed)}" if allowed else "") from exc
         raise ConfigError(loc, first["msg"].lower(), "see the mesh.yml section of the README") from exc
     if config.name is None:
         config.name = root.resolve().name
@@ -89,7 +90,28 @@ def load_config(root: Path) -> tuple[MeshConfig, Optional[Path]]:
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The keys the mapping at `loc` accepts, so an unknown-key error can list them."""
-    models: dict[int, type[BaseModel]] = {0: MeshConfig, 2: DomainSettings, 3: Owner}
-    model = models.get(len(loc), MeshConfig)
-    return sorted(model.model_fields)
+    """The keys the mapping at `loc` accepts, so an unknown-key error can list them: the model
+    found by walking MeshConfig's fields along `loc` (a dict key or list index steps into its values)."""
+    kind: Any = MeshConfig
+    for part in loc:
+        kind = _inside(_unwrap(kind), part)
+    kind = _unwrap(kind)
+    return sorted(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
+
+
+def _unwrap(kind: Any) -> Any:
+    """Optional[X] -> X (pydantic puts no step in `loc` for it)."""
+    args = [a for a in get_args(kind) if a is not type(None)]
+    return args[0] if get_origin(kind) in (Union, UnionType) and len(args) == 1 else kind
+
+
+def _inside(kind: Any, part: Any) -> Any:
+    """The type of the value at `part` (field name, dict key, list index) of a value of type `kind`."""
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        field = kind.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    if get_origin(kind) is dict:
+        return get_args(kind)[1]
+    if get_origin(kind) is list:
+        return get_args(kind)[0]
+    return None

@@ -35,6 +35,9 @@ class Domain:
     remote_packages: bool = False
     owner: Optional[Owner] = None
     packages: tuple[str, ...] = field(default=(), compare=False)  # names of local packages
+    # Local packages that are domains of this mesh (a dbt Core fallback for a `projects:` entry):
+    # built on their own and read through cross-domain refs, never rebuilt inside this project.
+    domain_packages: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def project_file(self) -> Path:
@@ -45,20 +48,22 @@ class Domain:
         return self.path / self.target_path
 
     @property
+    def package_spec(self) -> dict[str, Any]:
+        """What the worker needs to stub the domains this project installs as packages (mesh_cli/stubs.py)."""
+        return {"packages_dir": str(self.path / self.packages_install_path), "domain_packages": list(self.domain_packages)}
+
+    @property
     def has_packages(self) -> bool:
+        """Whether `dbt deps` has anything to install (domains installed as packages are stubbed)."""
         return bool(self.local_packages) or self.remote_packages
 
     @property
     def packages_installed(self) -> bool:
-        """Whether `dbt deps` has run since the package list last changed."""
-        folder = self.path / self.packages_install_path
-        if not folder.is_dir() or not any(folder.iterdir()):
-            return False
-        if any(not (folder / name).exists() for name in self.packages):
-            return False
-        lock = self.path / "package-lock.yml"
-        specs = [self.path / f for f in ("packages.yml", "dependencies.yml") if (self.path / f).is_file()]
-        return not lock.is_file() or all(s.stat().st_mtime <= lock.stat().st_mtime for s in specs)
+        """Whether every package is installed and package-lock.yml matches the spec, so that
+        `dbt deps` need not run (mesh_cli/packages.py decides from contents, as dbt does)."""
+        from mesh_cli.packages import deps_reason
+
+        return deps_reason(self.path, self.packages_install_path) is None
 
     def source_dirs(self) -> list[Path]:
         """Folders whose files may hold refs: models, snapshots and tests."""
@@ -156,7 +161,8 @@ def _candidate_dirs(root: Path, config: MeshConfig) -> list[Path]:
 
 def discover(root: Path, config: MeshConfig) -> list[Domain]:
     """All domains under `root`, sorted by name. Projects installed by others as local packages are
-    packages, not domains: dbt builds them inside their installer, so they are not built twice."""
+    packages, not domains (dbt builds them inside their installer, so they are not built twice),
+    unless some project declares them under `projects:`."""
     root = root.resolve()
     if not root.is_dir():
         raise DiscoveryError(f"{root}: no such folder; pass the mesh's folder with --project-dir")
@@ -167,8 +173,11 @@ def discover(root: Path, config: MeshConfig) -> list[Domain]:
             f"{root}: no dbt projects found in {where}; add a domain (a folder with {PROJECT_FILE}) "
             f"or point --project-dir at the mesh"
         )
+    # dbt Cloud's `projects:` wins over the dbt Core fallback of installing the upstream as a local
+    # package: a project some other project declares as an upstream is a domain of its own.
+    declared = {name for d in projects for name in (*d.declared, *d.loom)}
     installed = {p for d in projects for p in d.local_packages}
-    domains = [d for d in projects if d.path not in installed]
+    domains = [d for d in projects if d.path not in installed or d.name in declared]
     by_name: dict[str, list[Domain]] = {}
     for d in domains:
         by_name.setdefault(d.name, []).append(d)
@@ -176,9 +185,7 @@ def discover(root: Path, config: MeshConfig) -> list[Domain]:
         if len(same) > 1:
             raise DuplicateDomainError(name, [d.project_file for d in same])
     names = {p.path: p.name for p in projects}
-    resolved = [
-        _with_packages(d, names) for d in domains
-    ]
+    resolved = [_with_packages(d, names, set(by_name)) for d in domains]
     for name in config.domains:
         if name not in by_name:
             raise ConfigError(
@@ -188,12 +195,16 @@ def discover(root: Path, config: MeshConfig) -> list[Domain]:
     return sorted(resolved, key=lambda d: d.name)
 
 
-def _with_packages(domain: Domain, names: dict[Path, str]) -> Domain:
-    packages = []
+def _with_packages(domain: Domain, names: dict[Path, str], domain_names: set[str]) -> Domain:
+    packages: list[tuple[Path, str]] = []
     for path in domain.local_packages:
         if path in names:
-            packages.append(names[path])
+            packages.append((path, names[path]))
         elif (path / PROJECT_FILE).is_file():
             data = read_yaml(path / PROJECT_FILE) or {}
-            packages.append(str(data.get("name", path.name)))
-    return replace(domain, packages=tuple(packages))
+            packages.append((path, str(data.get("name", path.name))))
+    upstream = {name for _, name in packages if name in domain_names and name != domain.name}
+    upstream_paths = {path for path, name in packages if name in upstream}
+    return replace(domain, local_packages=tuple(p for p in domain.local_packages if p not in upstream_paths),
+                   packages=tuple(name for _, name in packages if name not in upstream),
+                   domain_packages=tuple(sorted(upstream)))

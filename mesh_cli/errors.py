@@ -78,16 +78,21 @@ class UnknownModelError(ViolationError):
 
 
 class AccessViolationError(ViolationError):
+    """A ref to another domain's model, seed or snapshot (`resource_type`) that is not public."""
+
     def __init__(self, consumer: str, producer: str, model: str, access: str, group: str | None,
-                 file: Path, line: int, contact: str | None = None) -> None:
+                 file: Path, line: int, contact: str | None = None, resource_type: str = "model") -> None:
         self.consumer, self.producer, self.model, self.access, self.group = consumer, producer, model, access, group
-        self.contact = contact
+        self.contact, self.resource_type = contact, resource_type
         owner = f"group '{group}'" if group else f"domain '{producer}' (no group)"
         owner += f" (owner: {contact})" if contact else ""
+        # dbt gives only models an `access`; a seed or snapshot declares it in its config (or meta).
+        what, allowed, how = ("", "models", "access: public") if resource_type == "model" else (
+            f"{resource_type} ", "models, seeds and snapshots", "config: {access: public}")
         super().__init__(
-            f"domain '{consumer}' refs '{producer}.{model}', which is {access} to {owner}; "
-            f"only public models can be used across domains: ask the owners of '{producer}' to make it "
-            f"public (access: public) or use one of its public models",
+            f"domain '{consumer}' refs {what}'{producer}.{model}', which is {access} to {owner}; "
+            f"only public {allowed} can be used across domains: ask the owners of '{producer}' to make it "
+            f"public ({how}) or use one of its public models",
             file, line,
         )
 
@@ -372,3 +377,52 @@ class SelectionNotParsedError(MeshError):
             f"{'has' if one else 'have'} never been parsed or built (no .mesh/check/<domain>/manifest.json or "
             f".mesh/state/<domain>/manifest.json); run `mesh check` first (`mesh build` does, unless --skip-checks)"
         )
+
+
+class DepsFailedError(MeshError):
+    """`dbt deps` could not install a domain's packages, so dbt did not run in it."""
+
+    exit_code = 1
+
+    def __init__(self, domain: str, code: int, spec_file: str, packages: Sequence[str], reason: str,
+                 log: Path | None) -> None:
+        self.domain, self.code, self.spec_file, self.reason, self.log = domain, code, spec_file, reason, log
+        self.packages = list(packages)
+        one = len(self.packages) == 1
+        names = ", ".join(f"'{p}'" for p in self.packages)
+        it = "it" if one else "them"
+        super().__init__(
+            f"dbt deps failed in domain '{domain}' (exit {code}): could not install package{'' if one else 's'} "
+            f"{names}: {reason or 'dbt gave no reason'}; check {it} in {spec_file} and that "
+            f"{'its source' if one else 'their sources'} can be reached, or vendor {it} with a package-lock.yml "
+            f"that matches {spec_file} (mesh then runs no dbt deps); see the log: {log}"
+        )
+
+
+def _listed(items: Sequence[str], last: str = "and") -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+class AmbiguousRefError(ViolationError):
+    """A one-argument ref to a name that several other domains publish: which one dbt picks is chance."""
+
+    def __init__(self, consumer: str, name: str, producers: Sequence[str], file: Path, line: int,
+                 version: str | None = None, resource_type: str = "model") -> None:
+        self.consumer, self.name, self.producers = consumer, name, sorted(producers)
+        self.version, self.resource_type = version, resource_type
+        v = f", v={version}" if version is not None else ""
+        domains = _listed([f"'{p}'" for p in self.producers])
+        refs = _listed([f"{{{{ ref('{p}', '{name}'{v}) }}}}" for p in self.producers], "or")
+        super().__init__(
+            f"domain '{consumer}' has an ambiguous ref('{name}'{v}): domains {domains} "
+            f"{'both' if len(self.producers) == 2 else 'all'} have a {resource_type} '{name}'; write {refs}",
+            file, line,
+        )
+
+
+class CancelledError(MeshError):
+    """Ctrl-C stopped a command before anything was built; `during` says where it was."""
+
+    def __init__(self, during: str) -> None:
+        self.during = during
+        super().__init__(f"cancelled (Ctrl-C) {during}; nothing was built")

@@ -84,11 +84,21 @@ def load(state_dir: Path) -> Optional[Fingerprint]:
         return None   # an unreadable record means "unknown": the domain is rebuilt
 
 
-def save(state_dir: Path, fingerprint: Fingerprint) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
+def write_pending(state_dir: Path, fingerprint: Fingerprint) -> tuple[Path, Path]:
+    """The record written next to its place, not yet in it: (written file, where it goes), for
+    mesh_cli.staging.replace_together. Raises OSError naming the file."""
     tmp = state_dir / (RECORD + ".tmp")
-    tmp.write_text(fingerprint.to_json(), encoding="utf-8")
-    os.replace(tmp, state_dir / RECORD)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(fingerprint.to_json(), encoding="utf-8")
+    except OSError as exc:
+        raise OSError(f"cannot write {tmp}: {exc.strerror or exc}") from exc
+    return tmp, state_dir / RECORD
+
+
+def save(state_dir: Path, fingerprint: Fingerprint) -> None:
+    tmp, final = write_pending(state_dir, fingerprint)
+    os.replace(tmp, final)
 
 
 def why_stale(recorded: Optional[Fingerprint], files: str, upstreams: dict[str, Optional[str]]) -> Optional[str]:

@@ -11,7 +11,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
@@ -343,6 +343,32 @@ def last_success(root: Path, domain: str) -> Optional[DomainRun]:
             f"SELECT {_DOMAIN_COLUMNS} FROM domain_runs WHERE domain = ? AND status = 'success' "
             "ORDER BY build_id DESC LIMIT 1", (domain,)).fetchone()
     return None if row is None else _domain_run(row)
+
+
+_CHUNK = 500   # SQLite's limit on the parameters of one statement is 999 in older builds
+
+
+def last_node_success(root: Path, unique_ids: Iterable[str]) -> dict[str, datetime]:
+    """When each node (a model or one of its versions, a seed, a snapshot) was last built
+    successfully: dbt's completion time of the node, in the latest build where both the node and
+    its domain succeeded (a failed domain's database is put back, so its nodes' successes did not
+    last). Nodes never built so are left out; without a history, every node is. Times are UTC."""
+    wanted = sorted(set(unique_ids))
+    found: dict[str, datetime] = {}
+    with _open(root, create=False) as conn:
+        if conn is None:
+            return found
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            # SQLite takes the other columns from the row holding MAX(): the latest such build's
+            rows = conn.execute(
+                "SELECT m.unique_id, MAX(m.build_id), COALESCE(m.completed_at, b.ended_at) FROM model_runs m "
+                "JOIN domain_runs d ON d.build_id = m.build_id AND d.domain = m.domain "
+                "JOIN builds b ON b.id = m.build_id "
+                f"WHERE m.status = 'success' AND d.status = 'success' AND m.unique_id IN ({', '.join('?' * len(chunk))}) "
+                "GROUP BY m.unique_id", chunk).fetchall()
+            found.update({uid: datetime.fromtimestamp(at, timezone.utc) for uid, _, at in rows})
+    return found
 
 
 @dataclass

@@ -14,20 +14,20 @@ from mesh_cli.config import MeshConfig, load_config
 from mesh_cli.conformance import conformance
 from mesh_cli.contract_store import published_contracts
 from mesh_cli.discovery import Domain, discover
-from mesh_cli.errors import ChecksFailedError, MeshError, NotBuiltError, NothingToRetryError, UnknownDomainError, raise_all
+from mesh_cli.errors import ChecksFailedError, ConfigError, MeshError, NotBuiltError, NothingToRetryError, UnknownDomainError, raise_all
 from mesh_cli.findings import CheckReport
 from mesh_cli.governance import Policy
 from mesh_cli.graph import MeshGraph
 from mesh_cli.history import record_safely
 from mesh_cli.fingerprint import Fingerprint, domain_files_hash, interface_hash, why_stale
 from mesh_cli.fingerprint import load as load_fingerprint
-from mesh_cli.fingerprint import save as save_fingerprint
-from mesh_cli.interface import STATE_DIR, load_interface, publish, state_dir
+from mesh_cli.fingerprint import write_pending as write_pending_fingerprint
+from mesh_cli.interface import STATE_DIR, load_interface, prepare_publication, state_dir
 from mesh_cli.links import Links, link
 from mesh_cli.selection import selection_of
 from mesh_cli.lock import BuildLock
 from mesh_cli.scancache import ScanCache
-from mesh_cli.staging import StagedDatabase
+from mesh_cli.staging import StagedDatabase, replace_together
 from mesh_cli.storage import PATH_ENV, Storage, domain_env, resolve_storage
 from mesh_cli.workers import WorkerPool
 
@@ -49,9 +49,20 @@ class BuildOptions:
                 "workers": self.workers, "changed": self.changed}
 
 
+WORKERS_ENV = "MESH_WORKERS"
+
+
 def default_workers() -> int:
-    """One domain per core: dbt is mostly one busy core per running domain."""
-    return max(1, os.cpu_count() or 2)
+    """$MESH_WORKERS, else one domain per core this process may use (a container or `taskset` may
+    allow fewer than the machine has): dbt is mostly one busy core per running domain."""
+    value = os.environ.get(WORKERS_ENV)
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(f"${WORKERS_ENV}={value}", "must be a whole number of at least 1",
+                              f"set {WORKERS_ENV} to the number of domains to build at once, or unset it")
+        return int(value)
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return max(1, len(usable) if usable else os.cpu_count() or 2)
 
 
 @dataclass
@@ -244,20 +255,28 @@ class Mesh:
             return None if why else "up to date: no file or upstream interface changed since its last build"
 
         def after() -> None:
-            if staged is not None:
-                staged.commit()
-            interface = publish(self.root, name, domain.target_dir)
-            if select is not None:
-                return  # only some models were built: the domain as a whole is no fresher than before
-            ups_now = {u: interface_hash(self.interface(u)) for u in ups}
-            save_fingerprint(state_dir(self.root, name),
-                             Fingerprint(self.files_hash(name, options), interface_hash(interface), ups_now))
+            """Swap the database in and publish the interface (and fingerprint) as one change: all
+            that can fail is done first, then each file is moved into place; on a failure the
+            database and state are put back as they were. Raises OSError or ValueError."""
+            publication = prepare_publication(self.root, name, domain.target_dir)
+            moves = publication.moves
+            try:
+                if select is None:  # a build of some models leaves the domain as a whole no fresher
+                    ups_now = {u: interface_hash(self.interface(u)) for u in ups}
+                    fingerprint = Fingerprint(self.files_hash(name, options), interface_hash(publication.interface), ups_now)
+                    moves = moves + [write_pending_fingerprint(state_dir(self.root, name), fingerprint)]
+                replace_together((staged.moves() if staged is not None else []) + moves)
+            finally:
+                for new, _ in moves:   # what was not moved into place
+                    if new is not None:
+                        new.unlink(missing_ok=True)
 
         return Task(
             domain=name, project_dir=domain.path, target_dir=domain.target_dir,
             spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir), "profile": storage.profile,
                   "target": options.target or self.config.target, "threads": options.threads,
                   "steps": self._steps(domain), "target_dir": str(domain.target_dir), "select": select,
+                  **domain.package_spec,
                   # the published data products, checked against the warehouse once built
                   "catalog": sorted({c.model for c in contracts})},
             env=env, upstreams=in_run, writes=storage.key, reads=reads,

@@ -94,32 +94,44 @@ def scan_refs(domain: Domain, cache: Optional[ScanCache] = None) -> list[Ref]:
     return refs
 
 
-def model_names(domain: Domain, cache: Optional[ScanCache] = None) -> set[str]:
-    """Every name ref() can reach in the domain: models, versioned models, seeds, snapshots."""
+def refable_nodes(domain: Domain, cache: Optional[ScanCache] = None) -> dict[str, str]:
+    """Every name ref() can reach in the domain, with its resource type as the files tell it:
+    `model` (versioned models too), `seed` or `snapshot`."""
     cache = cache or ScanCache()
-    names: set[str] = set()
+    stems: dict[str, str] = {}
+    declared: dict[str, str] = {}   # seeds, snapshots and YAML entries say what they are: they win
+    snapshot_dirs = [domain.path / p for p in domain.snapshot_paths]
     for folder in domain.source_dirs():
         if not folder.is_dir():
             continue
+        kind = "snapshot" if folder in snapshot_dirs else "model"
         for path in folder.rglob("*"):
             if path.suffix in (".sql", ".py") and path.is_file():
-                names.add(path.stem)
+                stems.setdefault(path.stem, kind)
                 if path.suffix == ".sql":
-                    names.update(cache.get(path, "snapshots", lambda path=path: _SNAPSHOT.findall(
-                        path.read_text(encoding="utf-8", errors="replace"))))
+                    declared.update(dict.fromkeys(cache.get(path, "snapshots", lambda path=path: _SNAPSHOT.findall(
+                        path.read_text(encoding="utf-8", errors="replace"))), "snapshot"))
             elif path.suffix in (".yml", ".yaml") and path.is_file():
-                names.update(cache.get(path, "names", lambda path=path: sorted(_yaml_model_names(path))))
-    names.update(p.stem for p in domain.seed_files())
-    return names
+                declared.update(cache.get(path, "nodes", lambda path=path: sorted(_yaml_nodes(path).items())))
+    declared.update(dict.fromkeys((p.stem for p in domain.seed_files()), "seed"))
+    return {**stems, **declared}
 
 
-def _yaml_model_names(path: Path) -> set[str]:
+def model_names(domain: Domain, cache: Optional[ScanCache] = None) -> set[str]:
+    """Every name ref() can reach in the domain: models, versioned models, seeds, snapshots."""
+    return set(refable_nodes(domain, cache))
+
+
+_YAML_KINDS = {"models": "model", "seeds": "seed", "snapshots": "snapshot"}
+
+
+def _yaml_nodes(path: Path) -> dict[str, str]:
     data = read_yaml(path)
     if not isinstance(data, dict):
-        return set()
-    found = set()
-    for key in ("models", "snapshots", "seeds"):
+        return {}
+    found = {}
+    for key, kind in _YAML_KINDS.items():
         for entry in data.get(key) or []:
             if isinstance(entry, dict) and entry.get("name"):
-                found.add(str(entry["name"]))
+                found[str(entry["name"])] = kind
     return found

@@ -17,9 +17,12 @@ class Rule:
 RULES: dict[str, Rule] = {r.id: r for r in [
     Rule("ref.unknown", "error", "A ref names a domain or model that does not exist.",
          "Fix the domain or model name in the ref."),
+    Rule("ref.ambiguous", "error",
+         "A one-argument ref names a public model, seed or snapshot that several other domains publish.",
+         "Name the domain: {{ ref('<domain>', '<model>') }}."),
     Rule("graph.cycle", "error", "Domains depend on each other in a cycle.",
          "Move the shared models into one domain."),
-    Rule("access.cross-domain", "error", "A domain refs another domain's private or protected model.",
+    Rule("access.cross-domain", "error", "A domain refs another domain's private or protected model, seed or snapshot.",
          "Use a public model, or ask the owner to make the model public."),
     Rule("access.group", "error", "A private model is referenced from outside its group inside a domain.",
          "Move the consumer into the group, or make the model protected."),

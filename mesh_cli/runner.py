@@ -10,8 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from mesh_cli.stubs import stub_domain_packages
 
-def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
+
+def run_steps(spec: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Run the spec's dbt steps in order, stopping at the first that fails. Each step is recorded in
+    `steps` as it starts (exit_code None until it ends), so a step that raises is known."""
     from dbt.cli.main import dbtRunner
 
     common = ["--project-dir", spec["project_dir"], "--profiles-dir", spec["profiles_dir"]]
@@ -19,8 +23,11 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
         common += ["--target", spec["target"]]
     if spec.get("profile"):
         common += ["--profile", spec["profile"]]
-    steps = []
     for command in spec["steps"]:
+        record: dict[str, Any] = {"command": command, "exit_code": None, "exception": None}
+        steps.append(record)
+        if command != "deps" and spec.get("domain_packages"):  # after `dbt deps`, which installs them whole
+            stub_domain_packages(Path(spec["packages_dir"]), spec["domain_packages"])
         args = [command, *common]
         if command in ("build", "seed") and spec.get("threads"):
             args += ["--threads", str(spec["threads"])]
@@ -29,8 +36,7 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
         print(f"mesh: dbt {' '.join(args)}", flush=True)
         result = dbtRunner().invoke(args)
         code = 0 if result.success else (2 if result.exception is not None else 1)
-        steps.append({"command": command, "exit_code": code,
-                      "exception": str(result.exception) if result.exception is not None else None})
+        record.update(exit_code=code, exception=str(result.exception) if result.exception is not None else None)
         if code != 0:
             break
     outcome: dict[str, Any] = {"steps": steps}
@@ -110,11 +116,15 @@ class _Job:
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    steps: list[dict[str, Any]] = []
     with _Job(job):
         try:
-            outcome = run_steps(job["spec"])
+            outcome = run_steps(job["spec"], steps)
         except Exception as exc:  # noqa: BLE001 - reported to the parent as the domain's failure
-            outcome = {"steps": [{"command": job["spec"]["steps"][0], "exit_code": 2, "exception": repr(exc)}]}
+            if not steps or steps[-1]["exit_code"] is not None:   # after every step: the catalog
+                steps.append({"command": "docs generate" if steps else job["spec"]["steps"][0], "exit_code": None})
+            steps[-1].update(exit_code=2, exception=repr(exc))
+            outcome = {"steps": steps}
         finally:
             _release_duckdb()
     Path(job["result_file"]).write_text(json.dumps(outcome), encoding="utf-8")

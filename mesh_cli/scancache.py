@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-VERSION = 1
+# 2: YAML files keep [name, resource type] pairs ("nodes") instead of names.
+VERSION = 2
 
 
 class ScanCache:

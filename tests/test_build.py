@@ -206,8 +206,10 @@ def test_dbt_deps_failure_names_domain_command_and_log(basic: Path) -> None:
     result = mesh_cli("build", "--project-dir", str(basic), "--select", "ops", "--skip-checks")
     assert result.exit_code == 1
     assert result.stderr.splitlines()[1:] == [
-        f"Error: dbt deps failed in domain 'ops' (exit 2): No dbt_project.yml found at expected path "
-        f"{basic}/missing_pkg/dbt_project.yml; see the log: {basic}/.mesh/logs/ops.log"]
+        f"Error: dbt deps failed in domain 'ops' (exit 2): could not install package '../../missing_pkg': "
+        f"No dbt_project.yml found at expected path {basic}/missing_pkg/dbt_project.yml; check it in packages.yml "
+        "and that its source can be reached, or vendor it with a package-lock.yml that matches packages.yml "
+        f"(mesh then runs no dbt deps); see the log: {basic}/.mesh/logs/ops.log"]
 
 
 def test_declared_dependency_on_unknown_domain(basic: Path) -> None:

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import time
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -215,10 +214,11 @@ def test_example_consumers_across_domains(example: Path) -> None:
 def test_example_sla_fresh_then_stale(example: Path) -> None:
     p = product(Mesh.load(example), "orders.fct_orders")
     assert (p.sla_freshness, p.last_build.fresh) == ("24h", True)
-    interface = example / ".mesh/state/orders/interface.json"
-    before = interface.stat().st_mtime
-    two_days_ago = time.time() - 2 * 86400
-    os.utime(interface, (two_days_ago, two_days_ago))
+    # A product's last build is its node's in the build history: move the example's build two days back.
+    history = sqlite3.connect(example / ".mesh/history.sqlite")
+    shift = "UPDATE model_runs SET completed_at = completed_at + ? WHERE unique_id = 'model.orders.fct_orders.v2'"
+    with history:
+        history.execute(shift, (-2 * 86400,))
     try:
         stale = product(Mesh.load(example), "orders.fct_orders")
         assert stale.last_build.fresh is False and stale.last_build.age_seconds >= 2 * 86400
@@ -226,7 +226,9 @@ def test_example_sla_fresh_then_stale(example: Path) -> None:
                    if line.startswith("orders.fct_orders"))
         assert row.endswith("success 2d ago, stale (SLA 24h)")
     finally:
-        os.utime(interface, (before, before))
+        with history:
+            history.execute(shift, (2 * 86400,))
+        history.close()
 
 
 def test_example_published_contract_pii_and_tag(example: Path) -> None:

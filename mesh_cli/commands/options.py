@@ -26,7 +26,7 @@ def format_option(*choices: str) -> Callable:
 
 def workers_option(f: Callable) -> Callable:
     return click.option("--workers", type=click.IntRange(1), default=None,
-                        help="Domains built at the same time (default: the number of CPU cores).")(f)
+                        help="Domains built at the same time (default: $MESH_WORKERS, else the number of CPU cores).")(f)
 
 
 def log_format_option(f: Callable) -> Callable:
