@@ -11,7 +11,7 @@ from dbt.contracts.graph.node_args import ModelNodeArgs
 from dbt.plugins.manager import dbt_hook, dbtPlugin
 from dbt.plugins.manifest import PluginNodes
 
-from mesh_cli.interface import find_mesh_root, load_interface, published_domains
+from mesh_cli.state.interface import find_mesh_root, load_interface, published_domains
 
 UPSTREAMS_ENV = "MESH_UPSTREAMS"
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mesh_cli.mesh import BuildOptions, Mesh
+from mesh_cli.app import BuildOptions, Mesh
 
 PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "profiles.yml"
 

@@ -38,7 +38,7 @@ from generate import MeshSpec, make_spec, write_mesh, write_monolith
 from measure import Measurement, measure, median
 import planning
 
-from mesh_cli.interface import publish
+from mesh_cli.state.interface import publish
 
 TIMED = "abcdeg"
 LABELS = {

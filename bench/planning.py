@@ -24,10 +24,10 @@ from typing import Any
 from generate import PUBLIC_COLUMNS, SEED, DomainSpec, MeshSpec, Model, make_spec, render_sql, write_mesh
 from measure import median
 
-from mesh_cli.fingerprint import Fingerprint, domain_files_hash, interface_hash
-from mesh_cli.fingerprint import save as save_fingerprint
-from mesh_cli.interface import extract_interface, interface_path, state_dir
-from mesh_cli.mesh import BuildOptions, Mesh
+from mesh_cli.state.fingerprint import Fingerprint, domain_files_hash, interface_hash
+from mesh_cli.state.fingerprint import save as save_fingerprint
+from mesh_cli.state.interface import extract_interface, interface_path, state_dir
+from mesh_cli.app import BuildOptions, Mesh
 
 DBT_VERSION = "1.11.16"
 

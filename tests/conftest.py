@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from mesh_cli.cli import cli
-from mesh_cli.mesh import Mesh, default_workers
+from mesh_cli.cli.main import cli
+from mesh_cli.app import Mesh, default_workers
 
 # `mesh build` runs one domain per core by default; its plan line says how many.
 WORKERS = f"{default_workers()} worker{'s' if default_workers() != 1 else ''}"

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from conftest import WORKERS, mesh_cli
-from mesh_cli.errors import AccessViolationError, CycleError, NotBuiltError, Violations
-from mesh_cli.mesh import BuildOptions, Mesh
+from mesh_cli.core.errors import AccessViolationError, CycleError, NotBuiltError, Violations
+from mesh_cli.app import BuildOptions, Mesh
 
 TIME = r"\[\d+\.\d+s\]"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mesh_cli.bypass import Bypass, find_bypasses, neutralise_jinja
+from mesh_cli.governance.bypass import Bypass, find_bypasses, neutralise_jinja
 
 # The file under test belongs to `sales`, so sales is never in foreign. `mkt` shows that the
 # domain reported is the owner from the mapping, not the catalog name.

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from conftest import mesh_cli
-from mesh_cli.catalog import Catalog, Consumer, product, products
-from mesh_cli.errors import ConfigError, UnknownDomainError, UnknownProductError
-from mesh_cli.mesh import Mesh
+from mesh_cli.catalog.products import Catalog, Consumer, product, products
+from mesh_cli.core.errors import ConfigError, UnknownDomainError, UnknownProductError
+from mesh_cli.app import Mesh
 
 REPO = Path(__file__).parent.parent
 _IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml", "*.duckdb*")

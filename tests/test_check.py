@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import copy_fixture, mesh_cli
-from mesh_cli.findings import CheckReport
-from mesh_cli.mesh import BuildOptions, Mesh
-from mesh_cli.rules import RULES
+from mesh_cli.governance.findings import CheckReport
+from mesh_cli.app import BuildOptions, Mesh
+from mesh_cli.governance.rules import RULES
 
 # The governed fixture plants one violation per rule family; all are reported in one pass.
 GOVERNED = [

@@ -9,7 +9,7 @@ import click
 import pytest
 
 from conftest import mesh_cli
-from mesh_cli.cli import cli
+from mesh_cli.cli.main import cli
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 

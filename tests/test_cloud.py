@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from conftest import copy_fixture, mesh_cli
-from mesh_cli.mesh import Mesh
+from mesh_cli.app import Mesh
 
 
 def test_projects_without_a_profile_run_on_the_mesh_profile(tmp_path: Path, monkeypatch) -> None:

@@ -5,7 +5,7 @@ from typing import Optional
 
 import pytest
 
-from mesh_cli.columns import columns_read
+from mesh_cli.contracts.columns import columns_read
 
 REL = '"shop"."main"."fct_orders"'
 

@@ -8,9 +8,9 @@ import pytest
 from pydantic import BaseModel
 
 from conftest import mesh_cli
-from mesh_cli import config as config_module
-from mesh_cli.config import MeshConfig, load_config
-from mesh_cli.errors import ConfigError
+from mesh_cli.core import config as config_module
+from mesh_cli.core.config import MeshConfig, load_config
+from mesh_cli.core.errors import ConfigError
 
 TOP = "domain_paths, domains, governance, name, profile, target, warehouse_dir"
 DOMAIN = "description, owner"

@@ -7,8 +7,8 @@ from typing import Callable, Optional
 
 import pytest
 
-from mesh_cli.contract import ColumnContract, ModelContract
-from mesh_cli.contract_diff import Change, Reader, diff
+from mesh_cli.contracts.model import ColumnContract, ModelContract
+from mesh_cli.contracts.diff import Change, Reader, diff
 
 TODAY = date(2026, 11, 23)
 

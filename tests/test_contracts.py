@@ -12,11 +12,11 @@ import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from conftest import copy_fixture, edit, mesh_cli
-from mesh_cli.contract_diff import Reader
-from mesh_cli.contracts import ColumnReads, deprecations, diff_contracts, publish_contracts
-from mesh_cli.errors import ContractFileError, GitRefError
-from mesh_cli.mesh import BuildOptions, Mesh
-from mesh_cli.odcs import validate
+from mesh_cli.contracts.diff import Reader
+from mesh_cli.contracts.operations import ColumnReads, deprecations, diff_contracts, publish_contracts
+from mesh_cli.core.errors import ContractFileError, GitRefError
+from mesh_cli.app import BuildOptions, Mesh
+from mesh_cli.contracts.odcs import validate
 
 SCHEMA = "domains/shop/models/schema.yml"
 V2 = "    versions:\n      - v: 2\n"

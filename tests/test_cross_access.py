@@ -10,14 +10,14 @@ import duckdb
 import pytest
 
 from conftest import copy_fixture, mesh_cli
-from mesh_cli.access import check_refs
-from mesh_cli.config import MeshConfig
-from mesh_cli.discovery import load_domain
-from mesh_cli.errors import AccessViolationError, AmbiguousRefError, Violations
-from mesh_cli.interface import extract_interface, node_access
-from mesh_cli.links import link
-from mesh_cli.mesh import BuildOptions, Mesh
-from mesh_cli.refs import refable_nodes
+from mesh_cli.governance.access import check_refs
+from mesh_cli.core.config import MeshConfig
+from mesh_cli.project.discovery import load_domain
+from mesh_cli.core.errors import AccessViolationError, AmbiguousRefError, Violations
+from mesh_cli.state.interface import extract_interface, node_access
+from mesh_cli.project.links import link
+from mesh_cli.app import BuildOptions, Mesh
+from mesh_cli.project.refs import refable_nodes
 
 # --- the pure rules ----------------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import copy_fixture, mesh_cli
-from mesh_cli.errors import ConfigError, DiscoveryError, DuplicateDomainError
-from mesh_cli.mesh import Mesh
+from mesh_cli.core.errors import ConfigError, DiscoveryError, DuplicateDomainError
+from mesh_cli.app import Mesh
 
 
 def test_mesh_yml_domains_and_owners(basic: Path) -> None:

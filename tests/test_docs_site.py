@@ -16,12 +16,12 @@ import networkx as nx
 import pytest
 
 from conftest import mesh_cli
-from mesh_cli import site
-from mesh_cli.catalog import Column, Consumer, Product, ProductVersion
-from mesh_cli.errors import DocsOutputError
-from mesh_cli.mesh import Mesh
-from mesh_cli.site.data import DomainPage, SiteData
-from mesh_cli.site.layout import layout, model_graph, node_width
+from mesh_cli.catalog import site
+from mesh_cli.catalog.products import Column, Consumer, Product, ProductVersion
+from mesh_cli.core.errors import DocsOutputError
+from mesh_cli.app import Mesh
+from mesh_cli.catalog.site.data import DomainPage, SiteData
+from mesh_cli.catalog.site.layout import layout, model_graph, node_width
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 BASIC_MODELS = ["core.dim_people.v1", "core.dim_people.v2", "core.secret", "ops.heartbeat",

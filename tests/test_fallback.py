@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 from conftest import WORKERS, copy_fixture, mesh_cli
-from mesh_cli.mesh import Mesh
-from mesh_cli.stubs import MARK
+from mesh_cli.app import Mesh
+from mesh_cli.execution.stubs import MARK
 
 TIME = r"\[?\d+\.\d+s\]?"
 DBT = str(Path(sys.executable).parent / "dbt")

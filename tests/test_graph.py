@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from mesh_cli.errors import CycleError, UnknownDomainError
-from mesh_cli.graph import MeshGraph
+from mesh_cli.core.errors import CycleError, UnknownDomainError
+from mesh_cli.project.graph import MeshGraph
 
 
 def diamond() -> MeshGraph:

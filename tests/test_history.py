@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from conftest import mesh_cli
-from mesh_cli import history
-from mesh_cli.build import BuildResult
-from mesh_cli.errors import HistoryError, UnknownBuildError
-from mesh_cli.mesh import BuildOptions, Mesh
+from mesh_cli.state import history
+from mesh_cli.execution.scheduler import BuildResult
+from mesh_cli.core.errors import HistoryError, UnknownBuildError
+from mesh_cli.app import BuildOptions, Mesh
 
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
 CORE_NODES = ["model.core.dim_people.v1", "model.core.dim_people.v2", "model.core.secret", "seed.core.raw_people",
@@ -316,7 +316,7 @@ def test_last_success_skips_failed_builds(failed_build: tuple[Path, object]) -> 
 
 
 def test_status_imports_no_dbt(built_basic: Path) -> None:
-    code = ("import sys; from click.testing import CliRunner; from mesh_cli.cli import cli; "
+    code = ("import sys; from click.testing import CliRunner; from mesh_cli.cli.main import cli; "
             f"r = CliRunner().invoke(cli, ['status', '--project-dir', {str(built_basic)!r}]); "
             "assert r.exit_code == 0, r.output; "
             "print(sorted(m for m in sys.modules if m == 'dbt' or m.startswith('dbt.')))")

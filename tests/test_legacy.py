@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from conftest import copy_fixture, mesh_cli
-from mesh_cli.mesh import Mesh
+from mesh_cli.app import Mesh
 
 
 def test_existing_mesh_runs_as_it_is(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_independent_projects_sharing_a_file_are_serialised(tmp_path: Path) -> N
 
 
 def test_profiles_dir_option_and_env_are_honoured_as_dbt_does(tmp_path: Path, monkeypatch) -> None:
-    from mesh_cli.mesh import BuildOptions
+    from mesh_cli.app import BuildOptions
 
     root = copy_fixture("legacy", tmp_path)
     elsewhere = tmp_path / "profiles_elsewhere"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from conftest import mesh_cli
-from mesh_cli.errors import UnknownColumnError, UnknownNodeError
-from mesh_cli.lineage import lineage
-from mesh_cli.mesh import Mesh
+from mesh_cli.core.errors import UnknownColumnError, UnknownNodeError
+from mesh_cli.catalog.lineage import lineage
+from mesh_cli.app import Mesh
 from test_catalog import build_example
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from conftest import mesh_cli
-from mesh_cli.errors import BuildLockedError
-from mesh_cli.lock import BuildLock
+from mesh_cli.core.errors import BuildLockedError
+from mesh_cli.state.lock import BuildLock
 
 RACERS = 8
 ROUNDS = 30
@@ -158,7 +158,7 @@ def test_an_unidentified_lock_older_than_the_grace_period_is_taken_over(tmp_path
     assert not lock.exists()
 
 
-HOLD = ("import sys, time; from pathlib import Path; from mesh_cli.lock import BuildLock; "
+HOLD = ("import sys, time; from pathlib import Path; from mesh_cli.state.lock import BuildLock; "
         "BuildLock(Path(sys.argv[1]), 'mesh build --select core').acquire(); print('held', flush=True); time.sleep(120)")
 
 

@@ -20,9 +20,9 @@ from openlineage.client.facet_v2 import (documentation_job, error_message_run, j
 from openlineage.client.serde import Serde
 
 from conftest import mesh_cli
-from mesh_cli.build import DomainResult
-from mesh_cli.errors import LineageTargetError
-from mesh_cli.openlineage import PRODUCER, LineageEmitter, ParentRun, domain_events
+from mesh_cli.execution.scheduler import DomainResult
+from mesh_cli.core.errors import LineageTargetError
+from mesh_cli.execution.openlineage import PRODUCER, LineageEmitter, ParentRun, domain_events
 
 CORE_JOBS = ["core.dim_people.v1", "core.dim_people.v2", "core.raw_people", "core.secret"]
 SALES_JOBS = ["sales.fct_sales", "sales.old_sales", "sales.one_arg"]

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import WORKERS, edit, mesh_cli
-from mesh_cli.errors import BuildLockedError
-from mesh_cli.lock import BuildLock
-from mesh_cli.mesh import BuildOptions, Mesh
+from mesh_cli.core.errors import BuildLockedError
+from mesh_cli.state.lock import BuildLock
+from mesh_cli.app import BuildOptions, Mesh
 
 FRESH_SALES = "FRESH sales        up to date: no file or upstream interface changed since its last build"
 
@@ -31,7 +31,7 @@ def digest(path: Path) -> str:
 def test_changed_with_nothing_changed_builds_nothing_and_never_imports_dbt(rebuilt_basic: Path) -> None:
     result = mesh_cli("build", "--changed", "--project-dir", str(rebuilt_basic))
     assert (result.exit_code, result.stdout) == (0, "Nothing to build: every selected domain is up to date.\n")
-    probe = ("import sys; from mesh_cli.cli import cli; "
+    probe = ("import sys; from mesh_cli.cli.main import cli; "
              f"cli(['build', '--changed', '--project-dir', {str(rebuilt_basic)!r}], standalone_mode=False); "
              "print('dbt imported' if any(m == 'dbt' or m.startswith('dbt.') for m in sys.modules) else 'no dbt')")
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
@@ -198,7 +198,7 @@ def test_live_view_on_a_terminal_and_lines_elsewhere(rebuilt_basic: Path) -> Non
 
     from rich.console import Console
 
-    from mesh_cli.commands.progress import LineReporter, LiveReporter, reporter
+    from mesh_cli.cli.commands.progress import LineReporter, LiveReporter, reporter
 
     assert isinstance(reporter("text", "text", tty=True), LiveReporter)
     assert isinstance(reporter("text", "text", tty=False), LineReporter)

@@ -18,8 +18,8 @@ from typing import Optional
 import pytest
 
 from conftest import copy_fixture, edit, mesh_cli
-from mesh_cli.mesh import BuildOptions, Mesh
-from mesh_cli.packages import Spec, _package, blamed, deps_reason, read_spec, spec_hash
+from mesh_cli.app import BuildOptions, Mesh
+from mesh_cli.project.packages import Spec, _package, blamed, deps_reason, read_spec, spec_hash
 
 HUB = "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n"
 HUB_HASH = "226ae69cdfbc9367e2aa2c472b01f99dbce11de0"   # what dbt 1.11 writes for HUB

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import mesh_cli
-from mesh_cli.mesh import Mesh
+from mesh_cli.app import Mesh
 
 DBT = str(Path(sys.executable).parent / "dbt")
 

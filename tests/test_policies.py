@@ -6,10 +6,10 @@ from typing import Any, Optional
 
 import pytest
 
-from mesh_cli.config import Governance
-from mesh_cli.findings import Finding
-from mesh_cli.governance import Policy
-from mesh_cli.policies import check_manifest
+from mesh_cli.core.config import Governance
+from mesh_cli.governance.findings import Finding
+from mesh_cli.governance.policy import Policy
+from mesh_cli.governance.policies import check_manifest
 
 DOMAIN = "shop"
 PROJECT = Path("/nowhere/shop")   # no YAML there: findings carry files, lines are None

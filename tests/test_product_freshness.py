@@ -11,11 +11,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from conftest import edit, mesh_cli
-from mesh_cli import history
-from mesh_cli.catalog import LastBuild, product
-from mesh_cli.mesh import BuildOptions, Mesh
-from mesh_cli.site import render
-from mesh_cli.site.data import collect
+from mesh_cli.state import history
+from mesh_cli.catalog.products import LastBuild, product
+from mesh_cli.app import BuildOptions, Mesh
+from mesh_cli.catalog.site import render
+from mesh_cli.catalog.site.data import collect
 
 TWO_DAYS = 2 * 86400
 PEOPLE = "model.core.dim_people.v2"   # the latest version: the product's head

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import WORKERS, edit, mesh_cli
-from mesh_cli.mesh import BuildOptions, Mesh
-from mesh_cli.staging import replace_together
+from mesh_cli.app import BuildOptions, Mesh
+from mesh_cli.state.staging import replace_together
 
 TIME = r"\[\d+\.\d+s\]"
 AS_BEFORE = ("; its database and interface are as they were before it started: fix the cause and build it "

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mesh_cli.config import MeshConfig
-from mesh_cli.discovery import load_domain
-from mesh_cli.refs import model_names, scan_refs
+from mesh_cli.core.config import MeshConfig
+from mesh_cli.project.discovery import load_domain
+from mesh_cli.project.refs import model_names, scan_refs
 
 
 def _domain(tmp_path: Path, files: dict[str, str]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mesh_cli.mesh import BuildOptions, Mesh
+from mesh_cli.app import BuildOptions, Mesh
 
 
 def test_the_step_that_raised_is_blamed_not_the_first(basic: Path) -> None:

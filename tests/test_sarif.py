@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from mesh_cli.findings import CheckReport, Finding
-from mesh_cli.rules import RULES
-from mesh_cli.sarif import to_sarif
+from mesh_cli.governance.findings import CheckReport, Finding
+from mesh_cli.governance.rules import RULES
+from mesh_cli.governance.sarif import to_sarif
 
 OASIS_SCHEMA_ID = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 

@@ -8,11 +8,11 @@ import pytest
 import yaml
 
 from conftest import mesh_cli
-from mesh_cli.config import load_config
-from mesh_cli.errors import (DomainExistsError, FilesExistError, InvalidDomainNameError, InvalidEmailError,
+from mesh_cli.core.config import load_config
+from mesh_cli.core.errors import (DomainExistsError, FilesExistError, InvalidDomainNameError, InvalidEmailError,
                              MeshError, NoDomainFolderError, NotAMeshError, UnknownDomainError)
-from mesh_cli.mesh import Mesh
-from mesh_cli.scaffold import init_mesh, new_domain
+from mesh_cli.app import Mesh
+from mesh_cli.project.scaffold import init_mesh, new_domain
 
 MESH_FILES = [".gitignore", "README.md", "domains/.gitkeep", "macros/dbt_project.yml", "macros/macros/money.sql",
               "macros/macros/pii.sql", "macros/macros/tests.sql", "mesh.yml", "profiles/profiles.yml"]

@@ -10,11 +10,11 @@ import networkx as nx
 import pytest
 
 from conftest import mesh_cli
-from mesh_cli.errors import (InvalidSelectorError, SelectionNotParsedError, UnknownDomainError,
+from mesh_cli.core.errors import (InvalidSelectorError, SelectionNotParsedError, UnknownDomainError,
                              UnknownSelectedModelError)
-from mesh_cli.graph import MeshGraph
-from mesh_cli.mesh import BuildOptions, Mesh
-from mesh_cli.selection import Word, dbt_selector, parse_word, resolve
+from mesh_cli.project.graph import MeshGraph
+from mesh_cli.app import BuildOptions, Mesh
+from mesh_cli.project.selection import Word, dbt_selector, parse_word, resolve
 
 
 def domains() -> MeshGraph:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import mesh_cli
-from mesh_cli.errors import ConfigError
-from mesh_cli.mesh import BuildOptions, default_workers
+from mesh_cli.core.errors import ConfigError
+from mesh_cli.app import BuildOptions, default_workers
 
 
 def test_default_is_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:

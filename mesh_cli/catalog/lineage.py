@@ -1,0 +1,326 @@
+"""Lineage across domains: models, seeds and sources, and the columns of public models.
+
+Model-level edges come from every domain's manifest (`depends_on`); a consumer's injected node id
+(`model.orders.fct_orders.v1`) is the producer's real node id, so the domains join on it. Column
+lineage parses the models' `compiled_code` with sqlglot, against a schema built from the
+manifests' columns (or, for a model without declared columns, from its own SQL)."""
+from __future__ import annotations
+
+import csv
+import difflib
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Optional
+
+import networkx as nx
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.lineage import lineage as sqlglot_lineage
+from sqlglot.optimizer.qualify import qualify
+
+from mesh_cli.catalog.products import DomainManifest, load_manifests, model_key
+from mesh_cli.contracts.columns import columns_read
+from mesh_cli.core.errors import LineageUnavailableError, UnknownColumnError, UnknownNodeError
+
+if TYPE_CHECKING:
+    from mesh_cli.app import Mesh
+
+DIALECT = "duckdb"
+_KINDS = ("model", "seed", "snapshot", "source")
+Relation = tuple[str, str, str]  # (database, schema, identifier), lower case
+
+
+@dataclass
+class Lineage:
+    """A lineage answer: `roots` and the edges found walking from them (data flows `from` -> `to`).
+    Node ids are `domain.model[.vN]` or, for column lineage, `domain.model[.vN].column`."""
+
+    roots: list[str]
+    direction: str                                  # up, down or both
+    depth: Optional[int]
+    column: Optional[str] = None
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)      # domains neither built nor checked
+    unresolved: dict[str, str] = field(default_factory=dict)  # node -> why its SQL gave no column lineage
+
+    def add_edge(self, source: str, target: str) -> None:
+        if (source, target) not in self.edges:
+            self.edges.append((source, target))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1, "roots": self.roots, "direction": self.direction, "depth": self.depth,
+            "column": self.column,
+            "nodes": [{"id": k, **v} for k, v in sorted(self.nodes.items())],
+            "edges": [{"from": a, "to": b, "cross_domain": self.nodes[a]["domain"] != self.nodes[b]["domain"]}
+                      for a, b in self.edges],
+            "missing": self.missing, "unresolved": self.unresolved,
+        }
+
+
+def _relation(node: dict[str, Any]) -> Relation:
+    name = node.get("alias") or node.get("identifier") or node["name"]
+    return (str(node.get("database") or "").lower(), str(node.get("schema") or "").lower(), str(name).lower())
+
+
+class MeshLineage:
+    """Every model, seed, snapshot and source of the mesh, from the manifests, as one graph."""
+
+    def __init__(self, mesh: "Mesh", newest: bool = False) -> None:
+        self.mesh = mesh
+        manifests, self.missing = load_manifests(mesh, newest)  # newest: see load_manifests
+        self.graph: nx.DiGraph = nx.DiGraph()
+        self.nodes: dict[str, dict[str, Any]] = {}      # key -> manifest node
+        self.relations: dict[Relation, str] = {}
+        # Worked out on demand and kept: a walk asks for the same model's columns many times.
+        self._outputs: dict[str, list[str]] = {}
+        self._sources: dict[str, dict[str, set[tuple[str, str]]]] = {}
+        self._trees: dict[str, exp.Query] = {}
+        # Real nodes first, so an injected copy in a consumer's manifest never hides its producer's.
+        for dm in manifests.values():
+            for node in self._own(dm):
+                self._add(model_key(node["unique_id"]), node, dm)
+        for dm in manifests.values():
+            for node in self._own(dm):
+                for parent in (node.get("depends_on") or {}).get("nodes", []):
+                    if parent.split(".")[0] in _KINDS:
+                        if model_key(parent) not in self.nodes:
+                            injected = dm.manifest.get("nodes", {}).get(parent) or dm.manifest.get("sources", {}).get(parent)
+                            if injected is None:
+                                continue
+                            self._add(model_key(parent), injected, None)
+                        self.graph.add_edge(model_key(parent), model_key(node["unique_id"]))
+
+    @staticmethod
+    def _own(dm: DomainManifest) -> Iterable[dict[str, Any]]:
+        """The domain's own nodes (and those of packages it builds), not what was injected from others."""
+        for node in [*dm.manifest.get("nodes", {}).values(), *dm.manifest.get("sources", {}).values()]:
+            if node.get("resource_type") not in _KINDS:
+                continue
+            if node.get("package_name") != dm.domain and not node.get("original_file_path"):
+                continue  # injected by the mesh plugin: no file, owned by another domain
+            yield node
+
+    def _add(self, key: str, node: dict[str, Any], dm: Optional[DomainManifest]) -> None:
+        self.nodes[key] = node
+        self.graph.add_node(key, domain=node["package_name"], name=node["name"],
+                            kind=node["resource_type"], version=None if node.get("version") is None else str(node["version"]),
+                            access=node.get("access"), built=dm is not None and dm.source == "build")
+        self.relations.setdefault(_relation(node), key)
+
+    # --- naming ----------------------------------------------------------------------------
+
+    def resolve(self, name: str) -> list[str]:
+        """`domain.model[.vN]`; a versioned model named without a version means all its versions."""
+        if name in self.nodes:
+            return [name]
+        versions = sorted(k for k, n in self.nodes.items()
+                          if n.get("version") is not None and k.rsplit(".", 1)[0] == name)
+        if versions:
+            return versions
+        names = {*self.nodes, *(k.rsplit(".", 1)[0] for k, n in self.nodes.items() if n.get("version") is not None)}
+        raise UnknownNodeError(name, difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6))
+
+    # --- model lineage ---------------------------------------------------------------------
+
+    def models(self, name: str, direction: str = "both", depth: Optional[int] = None) -> Lineage:
+        roots = self.resolve(name)
+        result = Lineage(roots, direction, depth, missing=self.missing)
+        for key in roots:
+            self._describe(result, key)
+            for step, forward in (("up", False), ("down", True)):
+                if direction in (step, "both"):
+                    self._walk(result, key, forward, depth)
+        return result
+
+    def _walk(self, result: Lineage, root: str, forward: bool, depth: Optional[int]) -> None:
+        queue, seen = deque([(root, 0)]), {root}
+        while queue:
+            key, hops = queue.popleft()
+            if depth is not None and hops >= depth:
+                continue
+            for other in sorted(self.graph.successors(key) if forward else self.graph.predecessors(key)):
+                self._describe(result, other)
+                result.add_edge(*((key, other) if forward else (other, key)))
+                if other not in seen:
+                    seen.add(other)
+                    queue.append((other, hops + 1))
+
+    def _describe(self, result: Lineage, key: str, column: Optional[str] = None) -> str:
+        ident = key if column is None else f"{key}.{column}"
+        result.nodes.setdefault(ident, {**self.graph.nodes[key], "model": key, "column": column}
+                                if key in self.graph else {"domain": key.split(".")[0], "name": key,
+                                                           "kind": "relation", "model": key, "column": column})
+        return ident
+
+    # --- column lineage --------------------------------------------------------------------
+
+    def columns(self, key: str) -> list[str]:
+        """The columns a node outputs: from its SQL when compiled, else declared, else a seed's header."""
+        return list(self._outputs.get(key) or self._output_columns(key))
+
+    def _output_columns(self, key: str) -> list[str]:
+        if key in self._outputs:
+            return self._outputs[key]
+        self._outputs[key] = []  # a guard against cycles while the parents are worked out
+        node = self.nodes[key]
+        columns = [c.lower() for c in (node.get("columns") or {})]
+        if node.get("compiled_code"):
+            try:
+                columns = [s.alias_or_name.lower() for s in self._qualified(key).selects] or columns
+            except SqlglotError:
+                pass
+        elif not columns and node.get("resource_type") == "seed":
+            columns = self._seed_header(node)
+        self._outputs[key] = columns
+        return columns
+
+    def _seed_header(self, node: dict[str, Any]) -> list[str]:
+        domain = self.mesh.domains.get(node["package_name"])
+        path = domain.path / node.get("original_file_path", "") if domain else None
+        if path is None or not path.is_file():
+            return []
+        with path.open(newline="", encoding="utf-8") as handle:
+            return [c.strip().lower() for c in next(csv.reader(handle), [])]
+
+    def _schema(self, key: str) -> dict[str, Any]:
+        """What the SQL of `key` reads: its parents' relations and their columns, for sqlglot."""
+        schema: dict[str, Any] = {}
+        for parent in self.graph.predecessors(key):
+            db, sch, table = _relation(self.nodes[parent])
+            types = {c.lower(): _type((self.nodes[parent].get("columns") or {}).get(c, {}).get("data_type"))
+                     for c in (self.nodes[parent].get("columns") or {})}
+            cols = {c: types.get(c, "UNKNOWN") for c in self._output_columns(parent)}
+            if cols:
+                schema.setdefault(db, {}).setdefault(sch, {})[table] = cols
+        return schema
+
+    def _qualified(self, key: str) -> exp.Query:
+        if key not in self._trees:
+            tree = sqlglot.parse_one(self.nodes[key]["compiled_code"], dialect=DIALECT)
+            self._trees[key] = qualify(tree, dialect=DIALECT, schema=self._schema(key),
+                                       validate_qualify_columns=False, identify=False)
+        return self._trees[key]
+
+    def column_sources(self, key: str) -> dict[str, set[tuple[str, str]]]:
+        """For each output column of `key`, the (node, column) pairs of its parents it is computed from."""
+        if key in self._sources:
+            return self._sources[key]
+        node = self.nodes.get(key) or {}
+        if not node.get("compiled_code"):
+            raise LineageUnavailableError(key, "its manifest has no compiled SQL (never built, or not a model)")
+        try:
+            outputs = sqlglot_lineage(None, self._qualified(key).copy(), schema=self._schema(key), dialect=DIALECT)
+        except SqlglotError as exc:
+            raise LineageUnavailableError(key, f"sqlglot could not analyse its SQL ({exc})") from exc
+        found: dict[str, set[tuple[str, str]]] = {}
+        for column, root in outputs.items():
+            found[column.lower()] = {
+                (self.relations.get(_table(leaf.expression), ".".join(_table(leaf.expression))),
+                 leaf.name.split(".")[-1].lower())
+                for leaf in root.walk() if not leaf.downstream and isinstance(leaf.expression, exp.Table)
+            }
+        self._sources[key] = found
+        return found
+
+    def reads(self, consumer: str, producer: str, column: str) -> Optional[bool]:
+        """Whether the SQL of `consumer` reads `column` of `producer` anywhere (select, join, filter);
+        None when that cannot be told."""
+        parents = [p for p in self.graph.predecessors(consumer) if self.nodes[p].get("relation_name")]
+        schema = {self.nodes[p]["relation_name"]: {c: "unknown" for c in self._output_columns(p)} for p in parents}
+        read = columns_read(self.nodes[consumer]["compiled_code"], self.nodes[producer]["relation_name"],
+                            self._output_columns(producer), schema, DIALECT)
+        return None if read is None else column in {c.lower() for c in read}
+
+    def column_lineage(self, name: str, column: str, direction: str = "both",
+                       depth: Optional[int] = None) -> Lineage:
+        roots = self.resolve(name)
+        column = column.lower()
+        for key in roots:
+            known = self.columns(key)
+            if column not in known:
+                node = self.nodes[key]
+                domain = self.mesh.domains.get(node["package_name"])
+                file = domain.path / node["original_file_path"] if domain and node.get("original_file_path") else None
+                if file is not None and file.is_relative_to(self.mesh.root):
+                    file = file.relative_to(self.mesh.root)
+                raise UnknownColumnError(key, column, known, file)
+        result = Lineage([f"{k}.{column}" for k in roots], direction, depth, column, missing=self.missing)
+        for key in roots:
+            self._describe(result, key, column)
+            if direction in ("up", "both"):
+                self._columns_up(result, key, column, depth)
+            if direction in ("down", "both"):
+                self._columns_down(result, key, column, depth)
+        return result
+
+    def _columns_up(self, result: Lineage, key: str, column: str, depth: Optional[int]) -> None:
+        queue, seen = deque([(key, column, 0)]), {(key, column)}
+        while queue:
+            node, col, hops = queue.popleft()
+            if (depth is not None and hops >= depth) or not self.nodes.get(node, {}).get("compiled_code"):
+                continue
+            try:
+                sources = self.column_sources(node).get(col, set())
+            except LineageUnavailableError as exc:
+                result.unresolved[node] = exc.why
+                continue
+            for parent, parent_col in sorted(sources):
+                result.add_edge(self._describe(result, parent, parent_col), f"{node}.{col}")
+                if (parent, parent_col) not in seen and parent in self.nodes:
+                    seen.add((parent, parent_col))
+                    queue.append((parent, parent_col, hops + 1))
+
+    def _columns_down(self, result: Lineage, key: str, column: str, depth: Optional[int]) -> None:
+        queue, seen = deque([(key, column, 0)]), {(key, column)}
+        while queue:
+            node, col, hops = queue.popleft()
+            if depth is not None and hops >= depth:
+                continue
+            for child in sorted(self.graph.successors(node)):
+                if not self.nodes[child].get("compiled_code"):
+                    if self.nodes[child].get("resource_type") == "model":
+                        result.unresolved[child] = "its manifest has no compiled SQL (never built)"
+                    continue
+                try:
+                    into = sorted(c for c, srcs in self.column_sources(child).items() if (node, col) in srcs)
+                    reads = self.reads(child, node, col) if not into else True
+                except (LineageUnavailableError, SqlglotError) as exc:
+                    result.unresolved[child] = getattr(exc, "why", str(exc))
+                    continue
+                if reads is None:
+                    result.unresolved[child] = f"could not tell which columns of {node} its SQL reads"
+                for out in into:
+                    result.add_edge(f"{node}.{col}", self._describe(result, child, out))
+                    if (child, out) not in seen:
+                        seen.add((child, out))
+                        queue.append((child, out, hops + 1))
+                if reads and not into:
+                    # Read in a join or filter only: the consumer depends on it without passing it on.
+                    result.add_edge(f"{node}.{col}", self._describe(result, child))
+                    result.nodes[child]["reads_only"] = True
+
+
+def _table(table: exp.Table) -> Relation:
+    return (table.catalog.lower(), table.db.lower(), table.name.lower())
+
+
+def _type(data_type: Optional[str]) -> str:
+    if not data_type:
+        return "UNKNOWN"
+    try:
+        exp.DataType.build(data_type, dialect=DIALECT)
+    except (SqlglotError, ValueError):
+        return "UNKNOWN"
+    return data_type
+
+
+def lineage(mesh: "Mesh", name: str, direction: str = "both", depth: Optional[int] = None,
+            column: Optional[str] = None) -> Lineage:
+    """Lineage of `domain.model[.vN]` across the mesh: of the model, or of one of its columns."""
+    index = MeshLineage(mesh)
+    if column is None:
+        return index.models(name, direction, depth)
+    return index.column_lineage(name, column, direction, depth)

@@ -1,0 +1,327 @@
+"""The catalog of data products (public models) across the mesh.
+
+The data model below is shared by `mesh catalog`, `mesh show`, `mesh lineage` and the docs site:
+change a field here and every reader follows. Everything is read from each domain's dbt manifest
+of its last good build (`.mesh/state/<domain>/manifest.json`), as JSON, and each product's last
+build from the build history (when dbt last built its node): no dbt import here."""
+from __future__ import annotations
+
+import difflib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from mesh_cli.contracts.model import version_text as _version
+from mesh_cli.core.errors import UnknownDomainError, UnknownProductError
+from mesh_cli.state.history import last_node_success
+from mesh_cli.state.nodes import is_pii
+from mesh_cli.contracts.sla import Sla, node_sla
+from mesh_cli.core.yamlfile import read_yaml
+
+if TYPE_CHECKING:
+    from mesh_cli.app import Mesh
+
+
+@dataclass
+class Column:
+    name: str
+    data_type: Optional[str] = None
+    description: str = ""
+    constraints: list[str] = field(default_factory=list)   # e.g. ["not_null", "primary_key"]
+    tests: list[str] = field(default_factory=list)         # generic test names on the column
+    pii: bool = False
+
+
+@dataclass
+class Consumer:
+    domain: str
+    model: str                    # the consuming model's name
+    version: Optional[str] = None  # the version it pins, None when it follows the latest
+
+
+@dataclass
+class ProductVersion:
+    version: Optional[str]                   # None for an unversioned model
+    is_latest: bool = True
+    deprecation_date: Optional[str] = None   # ISO date
+    columns: list[Column] = field(default_factory=list)
+    contract_enforced: bool = False
+    contract_path: Optional[str] = None      # contracts/<domain>/<model>[.v<N>].odcs.yaml, relative to the mesh root, when published
+    consumers: list[Consumer] = field(default_factory=list)
+    description: str = ""
+    unique_id: Optional[str] = None                # model.<domain>.<name>[.v<N>]
+    tests: list[str] = field(default_factory=list)  # unique ids of the tests on this version
+    contract: Optional[dict[str, Any]] = None       # a summary of the published contract, when there is one
+
+
+NEVER_BUILT = "never built"
+
+
+@dataclass
+class LastBuild:
+    # success, error, skipped: its domain in the last `mesh build`; "never built" when the build
+    # history holds no successful build of the product
+    status: str
+    at: Optional[str] = None      # ISO timestamp (UTC) of the product's last successful build
+    age_seconds: Optional[float] = None
+    fresh: Optional[bool] = None  # against the declared SLA; None when no SLA is declared
+
+
+@dataclass
+class Product:
+    domain: str
+    name: str
+    description: str = ""
+    owner_team: Optional[str] = None
+    owner_email: Optional[str] = None
+    group: Optional[str] = None
+    tags: list[str] = field(default_factory=list)
+    materialized: Optional[str] = None
+    latest_version: Optional[str] = None
+    versions: list[ProductVersion] = field(default_factory=list)
+    tests: list[str] = field(default_factory=list)            # unique ids of the tests on the model
+    sla_freshness: Optional[str] = None                        # e.g. "24h" (mesh_cli.contracts.sla)
+    last_build: Optional[LastBuild] = None
+    original_file_path: Optional[str] = None                   # relative to the mesh root
+    source: str = "build"                                      # "check" when the domain was only parsed
+
+    @property
+    def key(self) -> str:
+        return f"{self.domain}.{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, **asdict(self)}
+
+
+# --- reading the manifests --------------------------------------------------------------------
+
+@dataclass
+class DomainManifest:
+    """The dbt manifest a domain's data products are read from, and which state it came from."""
+
+    domain: str
+    manifest: dict[str, Any]
+    source: str            # "build" (.mesh/state) or "check" (.mesh/check, parsed but never built)
+    path: Path
+
+
+MISSING_HINT = "run `mesh build` or `mesh check` first"
+
+
+def load_manifests(mesh: "Mesh", newest: bool = False) -> tuple[dict[str, DomainManifest], list[str]]:
+    """Each domain's manifest of its last good build, else of its last check; and the domains with neither.
+    With `newest`, whichever of the two was written last (selection wants the current code's models)."""
+    found: dict[str, DomainManifest] = {}
+    missing: list[str] = []
+    for name in sorted(mesh.domains):
+        places = [("build", mesh.state_dir / "state" / name / "manifest.json"),
+                  ("check", mesh.state_dir / "check" / name / "manifest.json")]
+        if newest:
+            places.sort(key=lambda p: p[1].stat().st_mtime if p[1].is_file() else 0.0, reverse=True)
+        for source, path in places:
+            if path.is_file():
+                found[name] = DomainManifest(name, json.loads(path.read_text(encoding="utf-8")), source, path)
+                break
+        else:
+            missing.append(name)
+    return found, missing
+
+
+def model_key(unique_id: str) -> str:
+    """`model.orders.fct_orders.v1` -> `orders.fct_orders.v1`: a node's name across the mesh."""
+    return unique_id.split(".", 1)[1]
+
+
+# --- building products -------------------------------------------------------------------------
+
+def _test_name(test: dict[str, Any]) -> str:
+    meta = test.get("test_metadata") or {}
+    if not meta:
+        return test["name"]  # a singular test: its file name
+    return f"{meta['namespace']}.{meta['name']}" if meta.get("namespace") else meta["name"]
+
+
+def _columns(node: dict[str, Any], tests: list[dict[str, Any]]) -> list[Column]:
+    # Model-level constraints (`primary_key` over columns) belong to the columns they name.
+    model_constraints: dict[str, list[str]] = {}
+    for c in node.get("constraints") or []:
+        for col in c.get("columns") or []:
+            model_constraints.setdefault(col, []).append(c["type"])
+    columns = []
+    for name, col in (node.get("columns") or {}).items():
+        constraints = [c["type"] for c in col.get("constraints") or []] + model_constraints.get(name, [])
+        columns.append(Column(
+            name=name, data_type=col.get("data_type"), description=col.get("description") or "",
+            constraints=list(dict.fromkeys(constraints)),
+            tests=sorted({_test_name(t) for t in tests if t.get("column_name") == name}),
+            pii=is_pii(col),
+        ))
+    return columns
+
+
+def _consumers(unique_id: str, producer: str, manifests: dict[str, DomainManifest]) -> list[Consumer]:
+    name = unique_id.split(".")[2]
+    found = []
+    for domain, dm in manifests.items():
+        if domain == producer:
+            continue
+        for node in dm.manifest.get("nodes", {}).values():
+            if node.get("resource_type") != "model" or node.get("package_name") != domain:
+                continue
+            if unique_id not in (node.get("depends_on") or {}).get("nodes", []):
+                continue
+            # dbt resolves an unpinned ref to the latest version: only the ref itself says it was pinned.
+            pins = [r.get("version") for r in node.get("refs") or []
+                    if r.get("name") == name and r.get("package") in (None, producer) and r.get("version") is not None]
+            found.append(Consumer(domain, node["name"], _version(pins[0]) if pins else None))
+    return sorted(found, key=lambda c: (c.domain, c.model))
+
+
+def _contract_path(root: Path, domain: str, name: str, version: Optional[str]) -> Optional[str]:
+    relative = f"contracts/{domain}/{name}" + (f".v{version}" if version is not None else "") + ".odcs.yaml"
+    return relative if (root / relative).is_file() else None
+
+
+def contract_summary(root: Path, relative: str) -> dict[str, Any]:
+    """A few facts from a published ODCS contract, for `mesh show`; the contracts module owns the format."""
+    data = read_yaml(root / relative) or {}
+    if not isinstance(data, dict):
+        return {"path": relative}
+    schema = data.get("schema") if isinstance(data.get("schema"), list) else []
+    properties = sum(len(s.get("properties") or []) for s in schema if isinstance(s, dict))
+    facts = {k: data[k] for k in ("apiVersion", "kind", "id", "name", "version", "status") if data.get(k) is not None}
+    return {"path": relative, **facts, "objects": len(schema), "properties": properties}
+
+
+def _last_build(mesh: "Mesh", domain: str, source: str, sla: Optional[Sla], built: Optional[datetime]) -> Optional[LastBuild]:
+    """`built`: when the product's node last built successfully, from the build history. A build of
+    other models of its domain publishes the domain's manifest again, but does not make it fresher."""
+    run = mesh.state_dir / "run_results.json"
+    status = None
+    if run.is_file():
+        results = json.loads(run.read_text(encoding="utf-8")).get("domains") or []
+        status = next((r.get("status") for r in results if r.get("domain") == domain), None)
+    if source != "build":
+        return LastBuild(status) if status else None
+    limit = None if sla is None or sla.freshness is None else sla.freshness.total_seconds()
+    if built is None:
+        return LastBuild(NEVER_BUILT, fresh=None if limit is None else False)
+    age = max(0.0, time.time() - built.timestamp())
+    return LastBuild(status or "success", built.astimezone(timezone.utc).isoformat(timespec="seconds"),
+                     round(age, 1), None if limit is None else age <= limit)
+
+
+def _public_models(dm: DomainManifest) -> list[dict[str, Any]]:
+    return [n for n in dm.manifest.get("nodes", {}).values()
+            if n.get("resource_type") == "model" and n.get("package_name") == dm.domain and n.get("access") == "public"]
+
+
+def _build_products(mesh: "Mesh", manifests: dict[str, DomainManifest]) -> list[Product]:
+    products = []
+    built = last_node_success(mesh.root, [n["unique_id"] for dm in manifests.values() if dm.source == "build"
+                                          for n in _public_models(dm)])
+    for domain, dm in manifests.items():
+        nodes = dm.manifest.get("nodes", {})
+        tests = [n for n in nodes.values() if n.get("resource_type") == "test" and n.get("package_name") == domain]
+        groups = {g["name"]: g.get("owner") or {} for g in (dm.manifest.get("groups") or {}).values()
+                  if g.get("package_name") == domain}
+        versions: dict[str, list[dict[str, Any]]] = {}
+        for node in _public_models(dm):
+            versions.setdefault(node["name"], []).append(node)
+        owner = mesh.domains[domain].owner
+        for name, group in sorted(versions.items()):
+            group.sort(key=lambda n: (n.get("version") is None, str(n.get("version"))))
+            latest = _version(group[0].get("latest_version"))
+            head = next((n for n in group if _version(n.get("version")) == latest), group[-1])
+            ids = {n["unique_id"] for n in group}
+            on_model = [t for t in tests if ids & set((t.get("depends_on") or {}).get("nodes", []))]
+            group_owner = groups.get(head.get("group") or "", {})
+            sla = node_sla(head, mesh.domains[domain].path)
+            path = mesh.domains[domain].path / (head.get("original_file_path") or "")
+            products.append(Product(
+                domain=domain, name=name, description=head.get("description") or "",
+                owner_team=group_owner.get("name") or (owner.team if owner else None),
+                owner_email=group_owner.get("email") or (owner.email if owner else None),
+                group=head.get("group"), tags=sorted(set(head.get("tags") or [])),
+                materialized=(head.get("config") or {}).get("materialized"), latest_version=latest,
+                versions=[_product_version(mesh.root, domain, n, on_model, manifests) for n in group],
+                tests=sorted(t["unique_id"] for t in on_model),
+                sla_freshness=sla.freshness_text if sla else None,
+                last_build=_last_build(mesh, domain, dm.source, sla, built.get(head["unique_id"])),
+                original_file_path=str(path.relative_to(mesh.root)) if path.is_relative_to(mesh.root) else str(path),
+                source=dm.source,
+            ))
+    return sorted(products, key=lambda p: p.key)
+
+
+def _product_version(root: Path, domain: str, node: dict[str, Any], tests: list[dict[str, Any]],
+                     manifests: dict[str, DomainManifest]) -> ProductVersion:
+    version = _version(node.get("version"))
+    own = [t for t in tests if t.get("attached_node") == node["unique_id"]
+           or node["unique_id"] in (t.get("depends_on") or {}).get("nodes", [])]
+    contract = _contract_path(root, domain, node["name"], version)
+    return ProductVersion(
+        version=version, is_latest=version is None or version == _version(node.get("latest_version")),
+        deprecation_date=(node.get("deprecation_date") or None) and str(node["deprecation_date"])[:10],
+        columns=_columns(node, [t for t in own if t.get("attached_node") == node["unique_id"]]),
+        contract_enforced=bool((node.get("contract") or {}).get("enforced")),
+        contract_path=contract, consumers=_consumers(node["unique_id"], domain, manifests),
+        description=node.get("description") or "", unique_id=node["unique_id"],
+        tests=sorted(t["unique_id"] for t in own),
+        contract=contract_summary(root, contract) if contract else None,
+    )
+
+
+# --- the catalog -------------------------------------------------------------------------------
+
+@dataclass
+class Catalog:
+    products: list[Product]
+    missing: list[str]     # domains neither built nor checked: they contribute nothing
+    domains: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, mesh: "Mesh") -> "Catalog":
+        manifests, missing = load_manifests(mesh)
+        return cls(_build_products(mesh, manifests), missing, sorted(mesh.domains))
+
+    def search(self, query: Optional[str] = None, domain: Optional[str] = None,
+               tag: Optional[str] = None) -> list[Product]:
+        """Products matching every filter; the query, ignoring case, in key, description, columns, tags, owner."""
+        found = self.products
+        if domain is not None:
+            if domain not in self.domains:
+                raise UnknownDomainError(domain, self.domains, hint="check --domain")
+            found = [p for p in found if p.domain == domain]
+        if tag is not None:
+            found = [p for p in found if tag.lower() in (t.lower() for t in p.tags)]
+        if query:
+            found = [p for p in found if _matches(p, query.lower())]
+        return found
+
+    def get(self, key: str) -> Product:
+        for p in self.products:
+            if p.key == key:
+                return p
+        known = [p.key for p in self.products]
+        raise UnknownProductError(key, difflib.get_close_matches(key, known, n=3, cutoff=0.6), known)
+
+
+def _matches(p: Product, query: str) -> bool:
+    words = [p.key, p.description, p.owner_team or "", p.owner_email or "", *p.tags,
+             *(c.name for v in p.versions for c in v.columns)]
+    return any(query in w.lower() for w in words)
+
+
+def products(mesh: "Mesh", query: Optional[str] = None, domain: Optional[str] = None,
+             tag: Optional[str] = None) -> list[Product]:
+    """The mesh's data products matching a case-insensitive query (key, description, columns, tags, owner)."""
+    return Catalog.load(mesh).search(query, domain, tag)
+
+
+def product(mesh: "Mesh", key: str) -> Product:
+    """One data product by `domain.model`."""
+    return Catalog.load(mesh).get(key)

@@ -1,0 +1,67 @@
+"""What the docs site shows, gathered once from a loaded mesh: domains, products, lineage, builds."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import networkx as nx
+
+from mesh_cli.catalog.products import Product, products
+from mesh_cli.catalog.lineage import MeshLineage
+from mesh_cli.app import Mesh
+from mesh_cli.catalog.site.layout import model_graph
+
+
+@dataclass
+class DomainPage:
+    name: str
+    description: str = ""
+    owner_team: Optional[str] = None
+    owner_email: Optional[str] = None
+    upstreams: list[str] = field(default_factory=list)
+    downstreams: list[str] = field(default_factory=list)
+    built_at: Optional[str] = None      # when its last good build's manifest was written
+    last_run: Optional[str] = None      # its status in the last `mesh build`, when it was in it
+
+
+@dataclass
+class SiteData:
+    name: str
+    domains: list[DomainPage]
+    products: list[Product]
+    lineage: nx.DiGraph
+    dbt_version: Optional[str] = None
+
+    def products_of(self, domain: str) -> list[Product]:
+        return [p for p in self.products if p.domain == domain]
+
+
+def collect(mesh: Mesh) -> SiteData:
+    state = mesh.state_dir / "state"
+    runs = _last_runs(mesh.state_dir / "run_results.json")
+    domains, dbt_version = [], None
+    for name in mesh.graph.order():
+        owner = mesh.domains[name].owner
+        settings = mesh.config.domains.get(name)
+        meta = _manifest_metadata(state / name / "manifest.json")
+        dbt_version = dbt_version or meta.get("dbt_version")
+        domains.append(DomainPage(
+            name, " ".join(((settings.description if settings else None) or "").split()),
+            owner.team if owner else None, owner.email if owner else None,
+            mesh.graph.upstreams(name), mesh.graph.downstreams(name), meta.get("generated_at"), runs.get(name)))
+    return SiteData(mesh.config.name or mesh.root.name, sorted(domains, key=lambda d: d.name),
+                    sorted(products(mesh), key=lambda p: p.key), model_graph(MeshLineage(mesh).graph), dbt_version)
+
+
+def _manifest_metadata(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8")).get("metadata") or {}
+
+
+def _last_runs(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    return {d["domain"]: d["status"] for d in json.loads(path.read_text(encoding="utf-8")).get("domains", [])}

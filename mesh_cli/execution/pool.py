@@ -1,0 +1,105 @@
+"""A pool of warm worker processes running domain jobs; the parent side, free of dbt."""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Optional
+
+
+class Worker:
+    def __init__(self, index: int, replies: "queue.Queue[tuple[Worker, Optional[dict]]]", log: Path) -> None:
+        env = {**os.environ}
+        env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")  # offline machines: no tracking calls
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as errors:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "mesh_cli.execution.runner"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=errors, env=env, text=True, encoding="utf-8",
+                # Ctrl-C reaches the orchestrator only; it decides what to stop and what to keep.
+                start_new_session=True,
+            )
+        self.index = index
+        self.busy = False
+        self._replies = replies
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._replies.put((self, json.loads(line)))
+        self._replies.put((self, None))  # the process ended: a job under way died with it
+
+    def submit(self, job: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.busy = True
+        self.process.stdin.write(json.dumps(job) + "\n")
+        self.process.stdin.flush()
+
+    def kill(self) -> None:
+        """Stop the job under way at once (a cancelled build)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.busy = False
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class WorkerPool:
+    """At most `size` warm processes, started on demand and stopped together."""
+
+    def __init__(self, size: int, log_dir: Path) -> None:
+        self.size = size
+        self.log_dir = log_dir
+        self.workers: list[Worker] = []
+        self.replies: "queue.Queue[tuple[Worker, Optional[dict]]]" = queue.Queue()
+
+    def idle(self) -> Optional[Worker]:
+        for worker in self.workers:
+            if not worker.busy and worker.process.poll() is None:
+                return worker
+        if len([w for w in self.workers if w.process.poll() is None]) < self.size:
+            worker = Worker(len(self.workers), self.replies, self.log_dir / f"worker-{len(self.workers)}.log")
+            self.workers.append(worker)
+            return worker
+        return None
+
+    def wait(self, timeout: float) -> Optional[tuple[Worker, Optional[dict]]]:
+        try:
+            worker, outcome = self.replies.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        worker.busy = False
+        return worker, outcome
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    def drain(self) -> None:
+        """Forget replies of killed jobs, so the next run does not read them."""
+        while True:
+            try:
+                self.replies.get_nowait()
+            except queue.Empty:
+                return
+
+    def __enter__(self) -> "WorkerPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

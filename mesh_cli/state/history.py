@@ -1,0 +1,393 @@
+"""The local build history: every `mesh build` recorded in `.mesh/history.sqlite`.
+
+SQLite (stdlib) in WAL mode, so `mesh runs` and `mesh status` read while a build writes; each
+build is one transaction, so a crash leaves either the whole build or nothing. Readers never
+create the file. Times are epoch seconds (UTC); the schema is documented in the README.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+
+from mesh_cli.execution.scheduler import BuildResult, DomainResult
+from mesh_cli.state.changes import staleness
+from mesh_cli.core.errors import HistoryError, UnknownBuildError
+from mesh_cli.state.interface import STATE_DIR
+
+if TYPE_CHECKING:
+    from mesh_cli.app import BuildOptions, Mesh
+
+HISTORY_FILE = "history.sqlite"
+SCHEMA_VERSION = 1
+_FAILED = ("error", "fail", "runtime error")   # dbt's node statuses that mean it did not pass
+
+_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE builds (
+    id INTEGER PRIMARY KEY,
+    started_at REAL NOT NULL,
+    ended_at REAL NOT NULL,
+    elapsed REAL NOT NULL,
+    status TEXT NOT NULL,
+    command TEXT NOT NULL,
+    selection TEXT NOT NULL,
+    workers INTEGER,
+    success INTEGER NOT NULL
+);
+CREATE TABLE domain_runs (
+    build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at REAL,
+    elapsed REAL NOT NULL,
+    message TEXT NOT NULL,
+    log TEXT,
+    counts_json TEXT NOT NULL,
+    run_results_json TEXT,
+    PRIMARY KEY (build_id, domain)
+);
+CREATE INDEX domain_runs_by_domain ON domain_runs (domain, status, build_id);
+CREATE TABLE model_runs (
+    build_id INTEGER NOT NULL,
+    domain TEXT NOT NULL,
+    unique_id TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    execution_time REAL,
+    started_at REAL,
+    completed_at REAL,
+    rows_affected INTEGER,
+    message TEXT,
+    PRIMARY KEY (build_id, domain, unique_id),
+    FOREIGN KEY (build_id, domain) REFERENCES domain_runs (build_id, domain) ON DELETE CASCADE
+);
+"""
+
+
+def history_path(root: Path) -> Path:
+    return root / STATE_DIR / HISTORY_FILE
+
+
+def local_time(epoch: Optional[float]) -> Optional[str]:
+    """Local ISO time with its offset, to the second."""
+    return None if epoch is None else datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
+
+
+@dataclass
+class Build:
+    id: int
+    started_at: float
+    ended_at: float
+    elapsed: float
+    status: str                       # success, error or cancelled
+    command: str
+    selection: str                    # the selection words as given, "" for every domain
+    workers: Optional[int]
+    success: bool
+    domains: dict[str, int] = field(default_factory=dict)   # ok, failed, skipped, cancelled -> n
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "started_at": local_time(self.started_at), "ended_at": local_time(self.ended_at),
+                "elapsed": round(self.elapsed, 2), "status": self.status, "command": self.command,
+                "selection": self.selection, "workers": self.workers, "success": self.success,
+                "domains": self.domains}
+
+
+@dataclass
+class DomainRun:
+    build_id: int
+    domain: str
+    status: str
+    started_at: Optional[float]
+    elapsed: float
+    message: str
+    log: Optional[str]
+    counts: dict[str, dict[str, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"build_id": self.build_id, "domain": self.domain, "status": self.status,
+                "started_at": local_time(self.started_at), "elapsed": round(self.elapsed, 2),
+                "message": self.message, "log": self.log, "counts": self.counts}
+
+
+@dataclass
+class ModelRun:
+    domain: str
+    unique_id: str
+    resource_type: str
+    status: str
+    execution_time: Optional[float]
+    started_at: Optional[float]
+    completed_at: Optional[float]
+    rows_affected: Optional[int]
+    message: Optional[str]
+
+    @property
+    def failed(self) -> bool:
+        return self.status in _FAILED
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"domain": self.domain, "unique_id": self.unique_id, "resource_type": self.resource_type,
+                "status": self.status, "execution_time": None if self.execution_time is None else round(self.execution_time, 3),
+                "started_at": local_time(self.started_at), "completed_at": local_time(self.completed_at),
+                "rows_affected": self.rows_affected, "message": self.message}
+
+
+@dataclass
+class BuildDetail:
+    build: Build
+    domains: list[DomainRun]
+    models: list[ModelRun]            # failures first, then by domain (build order) and unique_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"build": self.build.to_dict(), "domains": [d.to_dict() for d in self.domains],
+                "models": [m.to_dict() for m in self.models]}
+
+
+@contextmanager
+def _open(root: Path, create: bool) -> Iterator[Optional[sqlite3.Connection]]:
+    """A connection, or None when there is no history yet and `create` is False (readers never
+    write: they neither create the file nor wait for a build's write lock)."""
+    path = history_path(root)
+    if not create and not path.is_file():
+        yield None
+        return
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), never implicit.
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise HistoryError(path, str(exc)) from exc
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        if create:
+            conn.execute("PRAGMA journal_mode = WAL")   # stays set in the file: readers never block the writer
+            _create(conn)
+        version = _version(conn)
+        if version is not None and version != SCHEMA_VERSION:
+            raise HistoryError(path, f"its schema is version {version}, this mesh reads version {SCHEMA_VERSION}",
+                               "upgrade mesh, or move the file away to start a new history")
+        yield conn if version is not None else None
+    except sqlite3.DatabaseError as exc:
+        raise HistoryError(path, str(exc)) from exc
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")   # takes the write lock now: two builds never interleave
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _version(conn: sqlite3.Connection) -> Optional[int]:
+    """The schema's version; None when the file holds no history (created empty, never written)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone() is None:
+        return None
+    return conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    with _transaction(conn):   # two first builds at once: one creates, the other finds it made
+        if _version(conn) is None:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+
+
+def selection_text(select: Iterable[str], exclude: Iterable[str] = ()) -> str:
+    words = " ".join(w for s in select for w in s.replace(",", " ").split())
+    excluded = " ".join(w for s in exclude for w in s.replace(",", " ").split())
+    return " ".join(x for x in (words, f"--exclude {excluded}" if excluded else "") if x)
+
+
+def _epoch(iso: Optional[str]) -> Optional[float]:
+    if not iso:
+        return None
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()   # 3.10 does not read "Z"
+
+
+def _dbt_results(target_dir: Optional[Path], since: Optional[float]) -> Optional[dict[str, Any]]:
+    """dbt's run_results.json of this domain, only when this build wrote it."""
+    if target_dir is None or since is None:
+        return None
+    path = target_dir / "run_results.json"
+    try:
+        if path.stat().st_mtime < since:
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):   # missing, or half-written by a dbt that died: no per-model rows
+        return None
+
+
+def _model_row(build_id: int, domain: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    execute = next((t for t in r.get("timing") or [] if t.get("name") == "execute"), {})
+    rows = (r.get("adapter_response") or {}).get("rows_affected")
+    return (build_id, domain, r["unique_id"], r["unique_id"].split(".", 1)[0], str(r.get("status")),
+            r.get("execution_time"), _epoch(execute.get("started_at")), _epoch(execute.get("completed_at")),
+            rows if isinstance(rows, int) else None, r.get("message"))
+
+
+def _build_status(result: BuildResult) -> str:
+    if result.cancelled or any(d.status == "cancelled" for d in result.domains):
+        return "cancelled"
+    return "success" if result.success else "error"
+
+
+def record(root: Path, result: BuildResult, command: str, selection: str, workers: Optional[int],
+           target_dirs: Optional[dict[str, Path]] = None) -> int:
+    """Store one finished build with its domains and the nodes dbt ran; returns its id."""
+    ended = time.time()
+    with _open(root, create=True) as conn:
+        assert conn is not None   # created above
+        with _transaction(conn):
+            cursor = conn.execute(
+                "INSERT INTO builds (started_at, ended_at, elapsed, status, command, selection, workers, success) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (ended - result.elapsed, ended, result.elapsed, _build_status(result), command, selection, workers,
+                 int(result.success)))
+            build_id = int(cursor.lastrowid or 0)
+            for d in result.domains:
+                _record_domain(conn, build_id, d, (target_dirs or {}).get(d.domain))
+    return build_id
+
+
+def _record_domain(conn: sqlite3.Connection, build_id: int, d: DomainResult, target_dir: Optional[Path]) -> None:
+    dbt = _dbt_results(target_dir, d.started_at)
+    results = (dbt or {}).get("results") or []
+    # compiled SQL is in the domain's manifest already; keep the history small
+    kept = None if dbt is None else json.dumps({**dbt, "results": [{k: v for k, v in r.items() if k != "compiled_code"}
+                                                                 for r in results]})
+    conn.execute("INSERT INTO domain_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (build_id, d.domain, d.status, d.started_at, d.elapsed, d.message,
+                  str(d.log) if d.log else None, json.dumps(d.counts, sort_keys=True), kept))
+    conn.executemany("INSERT OR REPLACE INTO model_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     [_model_row(build_id, d.domain, r) for r in results if r.get("unique_id")])
+
+
+def record_safely(root: Path, result: BuildResult, options: "BuildOptions", target_dirs: dict[str, Path]) -> list[str]:
+    """record(), for `mesh build`: a history that cannot be written is a warning, never a failed build."""
+    command = "build --changed" if options.changed else "build"
+    try:
+        record(root, result, command, selection_text(options.select, options.exclude), options.workers, target_dirs)
+    except Exception as exc:  # noqa: BLE001 - whatever went wrong, the build itself stands
+        return [f"this build was not recorded in the build history: {exc}"]
+    return []
+
+
+_BUILD_COLUMNS = ("b.id, b.started_at, b.ended_at, b.elapsed, b.status, b.command, b.selection, b.workers, b.success, "
+                  "COALESCE(SUM(d.status IN ('success', 'unchanged')), 0), COALESCE(SUM(d.status = 'error'), 0), "
+                  "COALESCE(SUM(d.status = 'skipped'), 0), COALESCE(SUM(d.status = 'cancelled'), 0)")
+
+
+def _build(row: tuple[Any, ...]) -> Build:
+    counts = dict(zip(("ok", "failed", "skipped", "cancelled"), (int(n) for n in row[9:13])))
+    return Build(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]), counts)
+
+
+def builds(root: Path, limit: int = 20) -> list[Build]:
+    """The most recent builds, newest first."""
+    with _open(root, create=False) as conn:
+        if conn is None:
+            return []
+        rows = conn.execute(f"SELECT {_BUILD_COLUMNS} FROM builds b LEFT JOIN domain_runs d ON d.build_id = b.id "
+                            "GROUP BY b.id ORDER BY b.id DESC LIMIT ?", (limit,)).fetchall()
+    return [_build(r) for r in rows]
+
+
+def _domain_run(row: tuple[Any, ...]) -> DomainRun:
+    return DomainRun(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]))
+
+
+_DOMAIN_COLUMNS = "build_id, domain, status, started_at, elapsed, message, log, counts_json"
+
+
+def build(root: Path, build_id: int) -> BuildDetail:
+    """One build with its domains (in build order) and the nodes dbt ran (failures first)."""
+    with _open(root, create=False) as conn:
+        row = None if conn is None else conn.execute(
+            f"SELECT {_BUILD_COLUMNS} FROM builds b LEFT JOIN domain_runs d ON d.build_id = b.id "
+            "WHERE b.id = ? GROUP BY b.id", (build_id,)).fetchone()
+        if conn is None or row is None:
+            last = None if conn is None else conn.execute("SELECT MAX(id) FROM builds").fetchone()[0]
+            raise UnknownBuildError(build_id, last, history_path(root))
+        domains = conn.execute(f"SELECT {_DOMAIN_COLUMNS} FROM domain_runs WHERE build_id = ? ORDER BY rowid",
+                               (build_id,)).fetchall()
+        models = conn.execute(
+            "SELECT domain, unique_id, resource_type, status, execution_time, started_at, completed_at, rows_affected, "
+            "message FROM model_runs WHERE build_id = ?", (build_id,)).fetchall()
+    runs = [_domain_run(d) for d in domains]
+    # dbt's threads finish nodes in any order: sort so the same build always reads the same
+    order = {d.domain: i for i, d in enumerate(runs)}
+    nodes = sorted((ModelRun(*m) for m in models), key=lambda m: (not m.failed, order.get(m.domain, 0), m.unique_id))
+    return BuildDetail(_build(row), runs, nodes)
+
+
+def last_success(root: Path, domain: str) -> Optional[DomainRun]:
+    """The domain's run in the latest build where it built successfully, or None."""
+    with _open(root, create=False) as conn:
+        row = None if conn is None else conn.execute(
+            f"SELECT {_DOMAIN_COLUMNS} FROM domain_runs WHERE domain = ? AND status = 'success' "
+            "ORDER BY build_id DESC LIMIT 1", (domain,)).fetchone()
+    return None if row is None else _domain_run(row)
+
+
+_CHUNK = 500   # SQLite's limit on the parameters of one statement is 999 in older builds
+
+
+def last_node_success(root: Path, unique_ids: Iterable[str]) -> dict[str, datetime]:
+    """When each node (a model or one of its versions, a seed, a snapshot) was last built
+    successfully: dbt's completion time of the node, in the latest build where both the node and
+    its domain succeeded (a failed domain's database is put back, so its nodes' successes did not
+    last). Nodes never built so are left out; without a history, every node is. Times are UTC."""
+    wanted = sorted(set(unique_ids))
+    found: dict[str, datetime] = {}
+    with _open(root, create=False) as conn:
+        if conn is None:
+            return found
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            # SQLite takes the other columns from the row holding MAX(): the latest such build's
+            rows = conn.execute(
+                "SELECT m.unique_id, MAX(m.build_id), COALESCE(m.completed_at, b.ended_at) FROM model_runs m "
+                "JOIN domain_runs d ON d.build_id = m.build_id AND d.domain = m.domain "
+                "JOIN builds b ON b.id = m.build_id "
+                f"WHERE m.status = 'success' AND d.status = 'success' AND m.unique_id IN ({', '.join('?' * len(chunk))}) "
+                "GROUP BY m.unique_id", chunk).fetchall()
+            found.update({uid: datetime.fromtimestamp(at, timezone.utc) for uid, _, at in rows})
+    return found
+
+
+@dataclass
+class DomainStatus:
+    domain: str
+    last_success: Optional[DomainRun]
+    stale: Optional[str]              # why it needs a build, None when up to date
+
+    def to_dict(self) -> dict[str, Any]:
+        last = self.last_success
+        return {"domain": self.domain, "up_to_date": self.stale is None, "reason": self.stale,
+                "last_success": None if last is None else {"build_id": last.build_id,
+                                                           "started_at": local_time(last.started_at),
+                                                           "elapsed": round(last.elapsed, 2)}}
+
+
+def status(mesh: "Mesh", options: "BuildOptions") -> list[DomainStatus]:
+    """Each selected domain, in build order: its last successful build and whether it is stale.
+    Hashes files and reads the history only: no dbt."""
+    names = mesh.graph.select(options.select, options.exclude)
+    stale = staleness(mesh, options, names)
+    return [DomainStatus(n, last_success(mesh.root, n), stale[n]) for n in names]
