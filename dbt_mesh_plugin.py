@@ -11,9 +11,8 @@ from dbt.contracts.graph.node_args import ModelNodeArgs
 from dbt.plugins.manager import dbt_hook, dbtPlugin
 from dbt.plugins.manifest import PluginNodes
 
-from mesh_cli.state.interface import find_mesh_root, load_interface, published_domains
-
-UPSTREAMS_ENV = "MESH_UPSTREAMS"
+from mesh_cli.core.layout import UPSTREAMS_ENV, find_mesh_root
+from mesh_cli.state.interface import load_interface, published_domains
 
 
 def _project_dir() -> Path:

@@ -38,6 +38,7 @@ from generate import MeshSpec, make_spec, write_mesh, write_monolith
 from measure import Measurement, measure, median
 import planning
 
+from mesh_cli.core.layout import ATTACH_ENV, DOMAIN_ENV, PATH_ENV, ROOT_ENV, STATE_ENV, UPSTREAMS_ENV, Layout
 from mesh_cli.state.interface import publish
 
 TIMED = "abcdeg"
@@ -51,7 +52,7 @@ LABELS = {
 }
 DBT = str(Path(sys.executable).with_name("dbt")) if Path(sys.executable).with_name("dbt").exists() else "dbt"
 # Variables of the caller that would point a run at another mesh or profile.
-_LEAKY = ("MESH_ROOT", "MESH_STATE_DIR", "MESH_DUCKDB_PATH", "MESH_DUCKDB_ATTACH", "MESH_DOMAIN", "MESH_UPSTREAMS",
+_LEAKY = (ROOT_ENV, STATE_ENV, PATH_ENV, ATTACH_ENV, DOMAIN_ENV, UPSTREAMS_ENV,
           "DBT_PROFILES_DIR", "DBT_PROFILE", "DBT_TARGET_PATH", "DBT_PROJECT_DIR")
 
 
@@ -132,14 +133,14 @@ class Bench:
     # --- scenarios ---------------------------------------------------------------------------
 
     def _scratch(self, root: Path) -> None:
-        _rm(root / ".mesh", *(p / sub for p in (root / "domains").iterdir() for sub in ("target", "logs")))
+        _rm(Layout(root).base, *(p / sub for p in (root / "domains").iterdir() for sub in ("target", "logs")))
 
     def mesh_build(self, *extra: str) -> tuple[bool, str]:
         return _run(self._mesh_cmd(self.mesh, *extra), self.mesh, log=self.log)
 
     def monolith(self) -> tuple[bool, str]:
         (self.mono / "warehouse").mkdir(exist_ok=True)
-        env = {**base_env(), "MESH_DUCKDB_PATH": str(self.mono / "warehouse" / "monolith.duckdb"), "MESH_DUCKDB_ATTACH": "[]"}
+        env = {**base_env(), PATH_ENV: str(self.mono / "warehouse" / "monolith.duckdb"), ATTACH_ENV: "[]"}
         return _run([DBT, "build", "--project-dir", str(self.mono), "--profiles-dir", str(self.mono / "profiles"),
                      "--threads", str(self.threads)], self.mono, env, self.log)
 
@@ -171,7 +172,7 @@ class Bench:
             return measure(scenario, round_, self.monolith)
         if scenario == "c":
             self._scratch(self.naive)
-            (self.naive / ".mesh" / "warehouse").mkdir(parents=True)
+            (Layout(self.naive).base / "warehouse").mkdir(parents=True)
             return measure(scenario, round_, self.naive_build)
         if scenario == "d":
             return measure(scenario, round_, lambda: self.mesh_build("--changed"))

@@ -24,6 +24,7 @@ from typing import Any
 from generate import PUBLIC_COLUMNS, SEED, DomainSpec, MeshSpec, Model, make_spec, render_sql, write_mesh
 from measure import median
 
+from mesh_cli.core.layout import Layout
 from mesh_cli.state.fingerprint import Fingerprint, domain_files_hash, interface_hash
 from mesh_cli.state.fingerprint import save as save_fingerprint
 from mesh_cli.state.interface import extract_interface, interface_path, state_dir
@@ -161,7 +162,7 @@ def run(root: Path, domains: int, models: int, rounds: int, seed: int, macro_cou
         phases = time_plan(root)
         runs.append({**phases, "ls_s": time_ls(root)})
     summary = {k: median([r[k] for r in runs]) for k in runs[0]}
-    state_mb = sum(p.stat().st_size for p in (root / ".mesh").rglob("*.json")) / 2**20
+    state_mb = sum(p.stat().st_size for p in Layout(root).base.rglob("*.json")) / 2**20
     return {"domains": domains, "models": models, "rounds": rounds, "generate_s": round(generated, 1),
             "state_mb": round(state_mb, 1), "runs": runs, "median": summary,
             "cross_domain_edges": sum(len(d.upstreams) for d in spec.domains)}

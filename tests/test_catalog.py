@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import mesh_cli
-from mesh_cli.catalog.products import Catalog, Consumer, product, products
+from mesh_cli.catalog.products import Consumer
 from mesh_cli.core.errors import ConfigError, UnknownDomainError, UnknownProductError
 from mesh_cli.app import Mesh
 
@@ -61,7 +61,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --- the basic mesh (core <- sales, ops alone), read only ---------------------------------------
 
 def test_a_product_groups_its_versions_with_owner_columns_and_tests(built_basic: Path) -> None:
-    found = products(Mesh.load(built_basic))
+    found = Mesh.load(built_basic).products()
     assert [p.key for p in found] == ["core.dim_people"]
     p = found[0]
     assert (p.owner_team, p.owner_email, p.group, p.latest_version) == ("Core", "core@example.com", "core_team", "2")
@@ -79,7 +79,7 @@ def test_a_product_groups_its_versions_with_owner_columns_and_tests(built_basic:
 
 
 def test_consumers_are_other_domains_models_with_the_version_they_pin(built_basic: Path) -> None:
-    v1, v2 = product(Mesh.load(built_basic), "core.dim_people").versions
+    v1, v2 = Mesh.load(built_basic).product("core.dim_people").versions
     assert v1.consumers == [Consumer("sales", "old_sales", "1")]
     # ref('core', 'dim_people') and ref('dim_people') follow the latest version: no pin
     assert v2.consumers == [Consumer("sales", "fct_sales", None), Consumer("sales", "one_arg", None)]
@@ -87,14 +87,14 @@ def test_consumers_are_other_domains_models_with_the_version_they_pin(built_basi
 
 def test_query_domain_and_tag_filter_the_products(built_basic: Path) -> None:
     mesh = Mesh.load(built_basic)
-    assert [p.key for p in products(mesh, "NAME")] == ["core.dim_people"]          # a column name
-    assert [p.key for p in products(mesh, "core@EXAMPLE")] == ["core.dim_people"]  # the owner
-    assert products(mesh, "invoice") == []
-    assert products(mesh, domain="ops") == []
-    assert [p.key for p in products(mesh, domain="core")] == ["core.dim_people"]
-    assert products(mesh, tag="finance") == []
+    assert [p.key for p in mesh.products("NAME")] == ["core.dim_people"]          # a column name
+    assert [p.key for p in mesh.products("core@EXAMPLE")] == ["core.dim_people"]  # the owner
+    assert mesh.products("invoice") == []
+    assert mesh.products(domain="ops") == []
+    assert [p.key for p in mesh.products(domain="core")] == ["core.dim_people"]
+    assert mesh.products(tag="finance") == []
     with pytest.raises(UnknownDomainError) as err:
-        products(mesh, domain="opps")
+        mesh.products(domain="opps")
     assert str(err.value) == "unknown domain 'opps'; known domains: core, ops, sales; check --domain"
 
 
@@ -103,7 +103,7 @@ def test_an_unknown_product_names_close_matches(built_basic: Path) -> None:
                 ".mesh/state/<domain>/manifest.json); did you mean core.dim_people? known products: "
                 "core.dim_people; `mesh catalog` lists them")
     with pytest.raises(UnknownProductError) as err:
-        product(Mesh.load(built_basic), "core.dim_peple")
+        Mesh.load(built_basic).product("core.dim_peple")
     assert str(err.value) == expected
     result = mesh_cli("show", "core.dim_peple", "--project-dir", str(built_basic))
     assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {expected}\n")
@@ -155,7 +155,7 @@ def test_show_text_and_json(built_basic: Path) -> None:
     assert lines[-3:] == ["    consumers (2):", "      sales.fct_sales  follows the latest",
                           "      sales.one_arg  follows the latest"]
     data = json.loads(mesh_cli("show", "core.dim_people", "--format", "json", "--project-dir", str(built_basic)).stdout)
-    expected = product(Mesh.load(built_basic), "core.dim_people").to_dict()
+    expected = Mesh.load(built_basic).product("core.dim_people").to_dict()
     for d in (data, expected):
         d["last_build"].pop("age_seconds")
     assert data == expected
@@ -168,7 +168,7 @@ def test_a_domain_never_built_falls_back_to_check_state_or_is_noted_missing(rebu
     (state / "check").mkdir()
     shutil.move(state / "state" / "core", state / "check" / "core")
     (state / "run_results.json").unlink()
-    loaded = Catalog.load(Mesh.load(rebuilt_basic))
+    loaded = Mesh.load(rebuilt_basic).catalog()
     assert loaded.missing == ["ops"]
     p = loaded.get("core.dim_people")
     assert (p.source, p.last_build) == ("check", None)
@@ -190,7 +190,7 @@ def test_a_malformed_sla_is_a_config_error_naming_the_file(rebuilt_basic: Path) 
     expected = (f"{rebuilt_basic}/domains/core/models/schema.yml: model dim_people: meta.mesh.sla.freshness "
                 f"'daily' is not a duration such as 30m, 24h or 7d; see Service levels (SLA) in the README")
     with pytest.raises(ConfigError) as err:
-        products(Mesh.load(rebuilt_basic))
+        Mesh.load(rebuilt_basic).products()
     assert str(err.value) == expected
     result = mesh_cli("catalog", "--project-dir", str(rebuilt_basic))
     assert (result.exit_code, result.stderr) == (2, f"Error: {expected}\n")
@@ -200,19 +200,19 @@ def test_a_malformed_sla_is_a_config_error_naming_the_file(rebuilt_basic: Path) 
 
 def test_example_consumers_across_domains(example: Path) -> None:
     mesh = Mesh.load(example)
-    v1, v2 = product(mesh, "orders.fct_orders").versions
+    v1, v2 = mesh.product("orders.fct_orders").versions
     assert v1.consumers == [Consumer("marketing", "int_attributed_orders", "1")]
     assert v2.consumers == [Consumer("payments", "fct_order_reconciliation", None)]
-    assert product(mesh, "customers.dim_customers").versions[0].consumers == [
+    assert mesh.product("customers.dim_customers").versions[0].consumers == [
         Consumer("marketing", "dim_customer_segments", None), Consumer("orders", "int_orders_enriched", None)]
-    assert [p.key for p in products(mesh)] == [
+    assert [p.key for p in mesh.products()] == [
         "customers.dim_customers", "marketing.dim_campaigns", "marketing.dim_customer_segments",
         "marketing.fct_campaign_performance", "orders.dim_products", "orders.fct_orders",
         "payments.fct_order_reconciliation", "payments.fct_payments"]
 
 
 def test_example_sla_fresh_then_stale(example: Path) -> None:
-    p = product(Mesh.load(example), "orders.fct_orders")
+    p = Mesh.load(example).product("orders.fct_orders")
     assert (p.sla_freshness, p.last_build.fresh) == ("24h", True)
     # A product's last build is its node's in the build history: move the example's build two days back.
     history = sqlite3.connect(example / ".mesh/history.sqlite")
@@ -220,7 +220,7 @@ def test_example_sla_fresh_then_stale(example: Path) -> None:
     with history:
         history.execute(shift, (-2 * 86400,))
     try:
-        stale = product(Mesh.load(example), "orders.fct_orders")
+        stale = Mesh.load(example).product("orders.fct_orders")
         assert stale.last_build.fresh is False and stale.last_build.age_seconds >= 2 * 86400
         row = next(line for line in mesh_cli("catalog", "fct_orders", "--project-dir", str(example)).stdout.splitlines()
                    if line.startswith("orders.fct_orders"))
@@ -233,7 +233,7 @@ def test_example_sla_fresh_then_stale(example: Path) -> None:
 
 def test_example_published_contract_pii_and_tag(example: Path) -> None:
     mesh = Mesh.load(example)
-    v1, v2 = product(mesh, "orders.fct_orders").versions
+    v1, v2 = mesh.product("orders.fct_orders").versions
     assert (v1.contract_path, v2.contract_path) == (None, "contracts/orders/fct_orders.v2.odcs.yaml")
     assert v2.contract == {"path": "contracts/orders/fct_orders.v2.odcs.yaml", "apiVersion": "v3.1.0",
                            "kind": "DataContract", "id": "orders.fct_orders.v2", "version": "1.0.0",
@@ -241,7 +241,7 @@ def test_example_published_contract_pii_and_tag(example: Path) -> None:
     shown = mesh_cli("show", "orders.fct_orders", "--project-dir", str(example)).stdout.splitlines()
     assert ("    contract: contracts/orders/fct_orders.v2.odcs.yaml (apiVersion v3.1.0, version 1.0.0, "
             "status active, 2 properties in 1 object(s))") in shown
-    columns = {c.name: c.pii for c in product(mesh, "customers.dim_customers").versions[0].columns}
+    columns = {c.name: c.pii for c in mesh.product("customers.dim_customers").versions[0].columns}
     assert (columns["email_domain"], columns["customer_id"]) == (True, False)
     tagged = json.loads(mesh_cli("catalog", "--tag", "FINANCE", "--format", "json", "--project-dir", str(example)).stdout)
     assert [p["key"] for p in tagged["products"]] == ["payments.fct_payments"]

@@ -13,7 +13,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 
 from conftest import copy_fixture, edit, mesh_cli
 from mesh_cli.contracts.diff import Reader
-from mesh_cli.contracts.operations import ColumnReads, deprecations, diff_contracts, publish_contracts
+from mesh_cli.contracts.operations import ColumnReads
 from mesh_cli.core.errors import ContractFileError, GitRefError
 from mesh_cli.app import BuildOptions, Mesh
 from mesh_cli.contracts.odcs import validate
@@ -50,7 +50,7 @@ def test_the_fixture_contracts_are_current(shop: Path) -> None:
 def test_publish_writes_one_valid_odcs_document_per_public_version(shop: Path) -> None:
     shutil.rmtree(shop / "contracts")
     with Mesh.load(shop) as mesh:
-        result = publish_contracts(mesh, BuildOptions())
+        result = mesh.publish_contracts(BuildOptions())
     names = sorted(str(p.relative_to(shop)) for p in result.written)
     assert names == ["contracts/shop/dim_stores.odcs.yaml", "contracts/shop/fct_orders.v1.odcs.yaml",
                      "contracts/shop/fct_orders.v2.odcs.yaml"]
@@ -129,7 +129,7 @@ def test_diff_names_who_reads_each_broken_column(shop: Path) -> None:
 def test_diff_api_and_json_report_the_same_verdicts(shop: Path) -> None:
     edit(shop, SCHEMA, V2, V2_BROKEN)
     with Mesh.load(shop) as mesh:
-        report = diff_contracts(mesh, BuildOptions())
+        report = mesh.diff_contracts(BuildOptions())
     assert not report.ok
     assert [(c.kind, c.column, c.verdict) for c in report.changes] == [
         ("type_changed", "amount", "breaking, read by finance.revenue"),
@@ -174,7 +174,7 @@ def test_markdown_comment_for_a_breaking_change(shop: Path) -> None:
 def test_moving_latest_version_breaks_consumers_that_do_not_pin(shop: Path) -> None:
     edit(shop, SCHEMA, "    latest_version: 2", "    latest_version: 1")
     with Mesh.load(shop) as mesh:
-        report = diff_contracts(mesh, BuildOptions())
+        report = mesh.diff_contracts(BuildOptions())
     moved = [c for c in report.changes if c.kind == "latest_moved"]
     assert [(c.breaking, c.message, [r.label for r in c.consumers]) for c in moved] == [
         (True, "latest_version of shop.fct_orders moved from 2 to 1, under consumers that do not pin a version",
@@ -200,7 +200,7 @@ def test_diff_against_a_git_revision(shop: Path) -> None:
     assert bad.stderr.rstrip().endswith("pass a branch, tag or commit of this repository (e.g. --base origin/main)")
     with pytest.raises(GitRefError):
         with Mesh.load(shop) as mesh:
-            diff_contracts(mesh, BuildOptions(), base="no-such-branch")
+            mesh.diff_contracts(BuildOptions(), base="no-such-branch")
 
 
 def test_diff_against_a_folder_and_a_broken_contract_file(shop: Path, tmp_path: Path) -> None:
@@ -216,13 +216,13 @@ def test_diff_against_a_folder_and_a_broken_contract_file(shop: Path, tmp_path: 
     assert broken.stderr.rstrip().endswith("fix the file or run `mesh contracts publish` to write it again")
     with pytest.raises(ContractFileError):
         with Mesh.load(shop) as mesh:
-            diff_contracts(mesh, BuildOptions(), against=released)
+            mesh.diff_contracts(BuildOptions(), against=released)
 
 
 def test_column_reads_use_compiled_sql_while_the_file_is_what_was_built(built_shop: Path, tmp_path: Path) -> None:
     root = tmp_path / "shop"
     shutil.copytree(built_shop, root, ignore=shutil.ignore_patterns("*.duckdb.wal"))
-    reads = ColumnReads(Mesh.load(root))
+    reads = ColumnReads(Mesh.load(root).context)
     board = Reader("ops", "store_board", "shop", "fct_orders", None, "domains/ops/models/store_board.sql", 2)
     sql, relation = reads.sql(board, "2") or ("", "")
     assert relation == '"shop"."main"."fct_orders_v2"'
@@ -251,7 +251,7 @@ def test_a_passed_deprecation_date_fails(built_shop: Path, tmp_path: Path) -> No
     shutil.copytree(built_shop, root, ignore=shutil.ignore_patterns("*.duckdb.wal"))
     state = root / ".mesh/state/shop/interface.json"
     state.write_text(state.read_text().replace("2099-01-01", "2020-01-01"))
-    uses, unknown = deprecations(Mesh.load(root))
+    uses, unknown = Mesh.load(root).deprecations()
     assert ([(u.use.consumer, u.use.model, u.use.passed, u.notify_email) for u in uses], unknown) == (
         [("finance", "legacy_discounts", True, "finance@example.com")], [])
     result = mesh_cli("contracts", "deprecations", "--project-dir", str(root), "--format", "json")

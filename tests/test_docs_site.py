@@ -62,7 +62,7 @@ def sample_site(extra: bool = True) -> SiteData:
 # --- generating ---------------------------------------------------------------------------------
 
 def test_generate_writes_a_page_per_domain_and_product(built_basic: Path, tmp_path: Path) -> None:
-    result = site.generate(Mesh.load(built_basic), tmp_path / "site")
+    result = Mesh.load(built_basic).docs(tmp_path / "site")
     assert result.to_dict() == {"out": str(tmp_path / "site"), "index": str(tmp_path / "site" / "index.html"),
                                 "pages": 6, "domains": 3, "products": 1, "models": 7}
     files = sorted(str(p.relative_to(result.out)) for p in result.out.rglob("*") if p.is_file())
@@ -109,7 +109,7 @@ def test_generate_json_and_out(built_basic: Path, tmp_path: Path) -> None:
 
 def test_output_is_deterministic_and_a_rerun_drops_stale_pages(built_basic: Path, tmp_path: Path) -> None:
     mesh = Mesh.load(built_basic)
-    first, second = site.generate(mesh, tmp_path / "a").out, site.generate(mesh, tmp_path / "b").out
+    first, second = mesh.docs(tmp_path / "a").out, mesh.docs(tmp_path / "b").out
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     assert [f for f in files if (first / f).read_bytes() != (second / f).read_bytes()] == []
@@ -261,7 +261,7 @@ def test_console_errors_are_seen(browser: Any, tmp_path: Path) -> None:
 
 
 def test_site_of_a_built_mesh_in_the_browser(browser: Any, built_basic: Path, tmp_path: Path) -> None:
-    out = site.generate(Mesh.load(built_basic), tmp_path / "site").out
+    out = Mesh.load(built_basic).docs(tmp_path / "site").out
     _errors(browser)
     browser.get((out / "index.html").as_uri())
     assert browser.title == "Data products · basic"

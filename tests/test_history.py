@@ -273,7 +273,7 @@ def test_runs_show_unknown_id(built_basic: Path) -> None:
 
 def test_status_of_a_never_built_mesh(basic: Path) -> None:
     mesh = Mesh.load(basic)
-    found = history.status(mesh, BuildOptions())
+    found = mesh.status(BuildOptions())
     assert [(s.domain, s.last_success, s.stale) for s in found] == [
         ("core", None, "never built"), ("ops", None, "never built"), ("sales", None, "never built")]
     assert mesh._pool is None   # no dbt worker was started
@@ -286,7 +286,7 @@ def test_status_of_a_never_built_mesh(basic: Path) -> None:
 
 
 def test_status_before_and_after_a_model_file_changes(rebuilt_basic: Path) -> None:
-    found = history.status(Mesh.load(rebuilt_basic), BuildOptions())
+    found = Mesh.load(rebuilt_basic).status(BuildOptions())
     assert [(s.domain, s.last_success.build_id if s.last_success else None, s.stale) for s in found] == [
         ("core", 1, None), ("ops", 1, None), ("sales", 1, None)]
     before = mesh_cli("status", "--project-dir", str(rebuilt_basic))
@@ -311,7 +311,7 @@ def test_last_success_skips_failed_builds(failed_build: tuple[Path, object]) -> 
     last = history.last_success(root, "core")
     assert last is not None and (last.build_id, last.status) == (1, "success")
     assert history.last_success(root, "nobody") is None
-    found = {s.domain: s.stale for s in history.status(Mesh.load(root), BuildOptions())}
+    found = {s.domain: s.stale for s in Mesh.load(root).status(BuildOptions())}
     assert found == {"core": "its files changed", "ops": None, "sales": None}
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from conftest import mesh_cli
 from mesh_cli.core.errors import UnknownColumnError, UnknownNodeError
-from mesh_cli.catalog.lineage import lineage
 from mesh_cli.app import Mesh
 from test_catalog import build_example
 
@@ -21,7 +20,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --- the basic mesh (core <- sales, ops alone), read only ---------------------------------------
 
 def test_model_lineage_joins_domains_down_to_seeds(built_basic: Path) -> None:
-    result = lineage(Mesh.load(built_basic), "core.dim_people")
+    result = Mesh.load(built_basic).lineage("core.dim_people")
     assert result.roots == ["core.dim_people.v1", "core.dim_people.v2"]  # no version: every version
     assert set(result.edges) == {
         ("core.raw_people", "core.dim_people.v1"), ("core.raw_people", "core.dim_people.v2"),
@@ -34,11 +33,11 @@ def test_model_lineage_joins_domains_down_to_seeds(built_basic: Path) -> None:
 
 def test_direction_and_depth_limit_the_walk(built_basic: Path) -> None:
     mesh = Mesh.load(built_basic)
-    assert lineage(mesh, "sales.fct_sales", "up", depth=1).edges == [("core.dim_people.v2", "sales.fct_sales")]
-    assert set(lineage(mesh, "sales.fct_sales", "up").edges) == {
+    assert mesh.lineage("sales.fct_sales", "up", depth=1).edges == [("core.dim_people.v2", "sales.fct_sales")]
+    assert set(mesh.lineage("sales.fct_sales", "up").edges) == {
         ("core.dim_people.v2", "sales.fct_sales"), ("core.raw_people", "core.dim_people.v2")}
-    assert lineage(mesh, "sales.fct_sales", "down").edges == []
-    assert set(lineage(mesh, "core.raw_people", "down", depth=1).edges) == {
+    assert mesh.lineage("sales.fct_sales", "down").edges == []
+    assert set(mesh.lineage("core.raw_people", "down", depth=1).edges) == {
         ("core.raw_people", "core.dim_people.v1"), ("core.raw_people", "core.dim_people.v2")}
 
 
@@ -81,21 +80,21 @@ def test_unknown_model_and_column_are_errors(built_basic: Path) -> None:
              "(.mesh/state/<domain>/manifest.json); did you mean core.dim_people, core.dim_people.v2, "
              "core.dim_people.v1? name it as <domain>.<model> or <domain>.<model>.v<N>, and run `mesh build` if it is new")
     with pytest.raises(UnknownNodeError) as err:
-        lineage(mesh, "core.dim_peopel")
+        mesh.lineage("core.dim_peopel")
     assert str(err.value) == model
     result = mesh_cli("lineage", "core.dim_peopel", "--project-dir", str(built_basic))
     assert (result.exit_code, result.stderr) == (1, f"Error: {model}\n")
     column = ("'core.dim_people.v1' (domains/core/models/dim_people_v1.sql) has no column 'name'; known columns: "
               "id; check the spelling (`mesh show` lists a data product's columns)")
     with pytest.raises(UnknownColumnError) as err:
-        lineage(mesh, "core.dim_people.v1", column="name")
+        mesh.lineage("core.dim_people.v1", column="name")
     assert str(err.value) == column
     result = mesh_cli("lineage", "core.dim_people.v1", "--column", "name", "--project-dir", str(built_basic))
     assert (result.exit_code, result.stderr) == (1, f"Error: {column}\n")
 
 
 def test_column_lineage_in_basic(built_basic: Path) -> None:
-    result = lineage(Mesh.load(built_basic), "core.dim_people.v2", column="id")
+    result = Mesh.load(built_basic).lineage("core.dim_people.v2", column="id")
     # the seed's columns come from its CSV header; one_arg counts rows and reads no column
     assert result.edges == [("core.raw_people.id", "core.dim_people.v2.id"),
                             ("core.dim_people.v2.id", "sales.fct_sales.id")]
@@ -106,31 +105,31 @@ def test_column_lineage_in_basic(built_basic: Path) -> None:
 
 def test_column_downstream_names_the_consumer_and_its_columns(example: Path) -> None:
     mesh = Mesh.load(example)
-    result = lineage(mesh, "orders.fct_orders.v1", "down", column="amount")
+    result = mesh.lineage("orders.fct_orders.v1", "down", column="amount")
     assert result.edges == [
         ("orders.fct_orders.v1.amount", "marketing.int_attributed_orders.amount"),
         ("marketing.int_attributed_orders.amount", "marketing.fct_campaign_performance.attributed_revenue"),
         ("marketing.int_attributed_orders.amount", "marketing.fct_campaign_performance.return_on_ad_spend"),
     ]
-    direct = lineage(mesh, "orders.fct_orders.v1", "down", depth=1, column="order_date")
+    direct = mesh.lineage("orders.fct_orders.v1", "down", depth=1, column="order_date")
     assert direct.edges == [
         ("orders.fct_orders.v1.order_date", "marketing.int_attributed_orders.days_to_order"),
         ("orders.fct_orders.v1.order_date", "marketing.int_attributed_orders.order_date"),
     ]
-    assert lineage(mesh, "orders.fct_orders.v2", "down", depth=1, column="order_total").edges == [
+    assert mesh.lineage("orders.fct_orders.v2", "down", depth=1, column="order_total").edges == [
         ("orders.fct_orders.v2.order_total", f"payments.fct_order_reconciliation.{c}")
         for c in ("balance_due", "is_fully_paid", "order_total", "payment_status")]
 
 
 def test_a_column_read_only_in_a_join_is_shown_as_read(example: Path) -> None:
-    result = lineage(Mesh.load(example), "customers.dim_customers", "down", depth=1, column="customer_id")
+    result = Mesh.load(example).lineage("customers.dim_customers", "down", depth=1, column="customer_id")
     assert result.edges == [("customers.dim_customers.customer_id", "marketing.dim_customer_segments.customer_id"),
                             ("customers.dim_customers.customer_id", "orders.int_orders_enriched")]
     assert result.nodes["orders.int_orders_enriched"]["reads_only"] is True
 
 
 def test_column_upstream_reaches_the_seed_columns(example: Path) -> None:
-    result = lineage(Mesh.load(example), "orders.fct_orders.v1", "up", column="amount")
+    result = Mesh.load(example).lineage("orders.fct_orders.v1", "up", column="amount")
     assert result.edges[0] == ("orders.int_orders_enriched.order_total_cents", "orders.fct_orders.v1.amount")
     leaves = {a for a, _ in result.edges} - {b for _, b in result.edges}
     assert leaves == {"orders.raw_order_items.quantity", "orders.raw_order_items.unit_price_cents"}

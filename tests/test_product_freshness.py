@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import edit, mesh_cli
 from mesh_cli.state import history
-from mesh_cli.catalog.products import LastBuild, product
+from mesh_cli.catalog.products import LastBuild
 from mesh_cli.app import BuildOptions, Mesh
 from mesh_cli.catalog.site import render
 from mesh_cli.catalog.site.data import collect
@@ -71,11 +71,11 @@ def test_last_node_success_reads_the_history(rebuilt_basic: Path) -> None:
 def test_a_partial_build_leaves_other_products_as_old_as_they_are(rebuilt_basic: Path) -> None:
     at = partial_build_two_days_later(rebuilt_basic)
     mesh = Mesh.load(rebuilt_basic)
-    people = product(mesh, "core.dim_people")
+    people = mesh.product("core.dim_people")
     assert people.sla_freshness == "24h"
     assert (people.last_build.status, people.last_build.at, people.last_build.fresh) == ("success", at, False)
     assert TWO_DAYS <= people.last_build.age_seconds < TWO_DAYS + 3600
-    teams = product(mesh, "core.dim_teams")
+    teams = mesh.product("core.dim_teams")
     assert teams.last_build == LastBuild("never built", None, None, False)
 
     shown = mesh_cli("show", "core.dim_people", "--project-dir", str(rebuilt_basic))
@@ -95,7 +95,7 @@ def test_a_partial_build_leaves_other_products_as_old_as_they_are(rebuilt_basic:
     assert builds == {"core.dim_people": {"status": "success", "at": at, "fresh": False},
                       "core.dim_teams": {"status": "never built", "at": None, "age_seconds": None, "fresh": False}}
 
-    site = collect(Mesh.load(rebuilt_basic))
+    site = collect(Mesh.load(rebuilt_basic).context, Mesh.load(rebuilt_basic).graph)
     pages = {p.key: render.product(site, p) for p in site.products}
     assert f"<dt>Last build</dt><dd>success at {at} · stale</dd>" in pages["core.dim_people"]
     assert "<dt>Last build</dt><dd>never built · stale</dd>" in pages["core.dim_teams"]

@@ -1,44 +1,55 @@
-"""A step that raises inside the runner is reported as itself, after the steps that succeeded."""
+"""A step that raises inside the runner is reported as itself, after the steps that succeeded.
+
+The worker validates every job it reads, so a bad value cannot reach it through the pool: these
+tests run the worker's own entry, run_job, in this process, on a job built without validation
+(pydantic's model_construct), with real dbt underneath."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import duckdb
+
 from mesh_cli.app import BuildOptions, Mesh
+from mesh_cli.execution.plan import WorkerJob
+from mesh_cli.execution.runner import run_job
+
+RAISED = "TypeError('Value after * must be an iterable, not int')"
+
+
+def _job(mesh: Mesh, domain: str, **dbt: object) -> WorkerJob:
+    [plan] = mesh.plan(BuildOptions(select=(domain,), workers=1))
+    logs = mesh.context.layout.logs
+    logs.mkdir(parents=True, exist_ok=True)
+    mesh.storage(domain).database.parent.mkdir(parents=True, exist_ok=True)
+    return WorkerJob.model_construct(
+        schema_version=1, domain=domain, dbt=plan.dbt.model_construct(**{**dict(plan.dbt), **dbt}),
+        env={**plan.env, "MESH_DUCKDB_PATH": str(mesh.storage(domain).database)}, packages=plan.packages,
+        cwd=plan.project_dir, log=logs / f"{domain}.log", target_dir=plan.target_dir,
+        result_file=logs / f"{domain}.result.json")
 
 
 def test_the_step_that_raised_is_blamed_not_the_first(basic: Path) -> None:
-    with Mesh.load(basic) as mesh:
-        options = BuildOptions(select=("core",), workers=1)
-        [task] = mesh.plan(options)
-        assert task.spec["steps"] == ["seed", "build"]   # never built: dbt seed runs first
-        # Not a list of selection words: the runner's own code raises while preparing `dbt build`,
-        # after a real `dbt seed` succeeded.
-        task.spec["select"] = 5
-        result = mesh.run([task], options)
-    [core] = result.domains
-    log = basic / ".mesh/logs/core.log"
-    assert (core.status, core.message) == ("error", (
-        "dbt build failed in domain 'core' (exit 2): TypeError('Value after * must be an iterable, not int'); "
-        f"see the log: {log}"))
-    outcome = json.loads((basic / ".mesh/logs/core.result.json").read_text())
-    assert outcome["steps"] == [
-        {"command": "seed", "exit_code": 0, "exception": None},
-        {"command": "build", "exit_code": 2, "exception": "TypeError('Value after * must be an iterable, not int')"},
+    mesh = Mesh.load(basic)
+    [plan] = mesh.plan(BuildOptions(select=("core",), workers=1))
+    assert plan.dbt.steps == ("seed", "build")   # never built: dbt seed runs first
+    # Not a list of selection words: the runner's own code raises while preparing `dbt build`,
+    # after a real `dbt seed` succeeded.
+    reply = run_job(_job(mesh, "core", select=5))
+    assert [s.model_dump() for s in reply.steps] == [
+        {"command": "seed", "exit_code": 0, "exception": None, "reference": None},
+        {"command": "build", "exit_code": 2, "exception": RAISED, "reference": None},
     ]
-    assert "mesh: dbt seed " in log.read_text()
+    written = json.loads((basic / ".mesh/logs/core.result.json").read_text())
+    assert [(s["command"], s["exit_code"]) for s in written["steps"]] == [("seed", 0), ("build", 2)]
+    with duckdb.connect(str(mesh.storage("core").database), read_only=True) as con:   # the seed did run
+        assert con.execute("select count(*) from main.raw_people").fetchall() == [(2,)]
 
 
 def test_a_raise_after_every_step_is_blamed_on_the_catalog(basic: Path) -> None:
-    with Mesh.load(basic) as mesh:
-        options = BuildOptions(select=("ops",), workers=1)
-        [task] = mesh.plan(options)
-        assert task.spec["steps"] == ["build"]
-        task.spec["catalog"] = 5   # read after dbt build succeeded, for `dbt docs generate`
-        result = mesh.run([task], options)
-    [ops] = result.domains
-    assert (ops.status, ops.message) == ("error", (
-        "dbt docs generate failed in domain 'ops' (exit 2): TypeError('Value after * must be an iterable, not int'); "
-        f"see the log: {basic / '.mesh/logs/ops.log'}"))
-    outcome = json.loads((basic / ".mesh/logs/ops.result.json").read_text())
-    assert [(s["command"], s["exit_code"]) for s in outcome["steps"]] == [("build", 0), ("docs generate", 2)]
+    mesh = Mesh.load(basic)
+    [plan] = mesh.plan(BuildOptions(select=("ops",), workers=1))
+    assert plan.dbt.steps == ("build",)
+    reply = run_job(_job(mesh, "ops", catalog=5))   # read after dbt build succeeded, for `dbt docs generate`
+    assert [(s.command, s.exit_code, s.exception) for s in reply.steps] == [
+        ("build", 0, None), ("docs generate", 2, RAISED)]

@@ -213,6 +213,59 @@ def test_a_flow_style_domains_mapping_is_left_alone_with_a_note(tmp_path: Path) 
         f"Note: no shared macros package (mesh_macros) at {tmp_path}/macros: the domain installs no packages.yml\n")
 
 
+def test_a_commented_oddly_indented_mesh_yml_keeps_every_other_byte(tmp_path: Path) -> None:
+    # Three-space mappings, a sequence indented under its key, flow-style entries (one over two
+    # lines), comments at odd columns and after the block: the entry goes after the last domain.
+    original = ("# acme: written by hand\n"
+                "name:   acme        # shown in the docs\n"
+                "domain_paths:\n"
+                "   - \"domains/*\"   # three spaces, on purpose\n"
+                "domains:   # who owns what\n"
+                "   core: {owner: {team: Core, email: core@x.io}}   # flow style\n"
+                "   ops:  {owner: {team: Ops},\n"
+                "          description: 'Runs: things'}\n"
+                "        # a comment deeper than the domains\n"
+                "\n"
+                "# governance follows\n"
+                "governance: {}\n")
+    _tiny_mesh(tmp_path, original)
+    (tmp_path / "domains" / "ops").mkdir()
+    (tmp_path / "domains" / "ops" / "dbt_project.yml").write_text("name: ops\nprofile: mesh\n")
+    result = new_domain(tmp_path, "sales", "Sales & Co", "sales@x.io")
+    assert (result.updated, result.notes) == ([tmp_path / "mesh.yml"], [
+        f"no shared macros package (mesh_macros) at {tmp_path}/macros: the domain installs no packages.yml"])
+    assert (tmp_path / "mesh.yml").read_text() == (
+        "# acme: written by hand\n"
+        "name:   acme        # shown in the docs\n"
+        "domain_paths:\n"
+        "   - \"domains/*\"   # three spaces, on purpose\n"
+        "domains:   # who owns what\n"
+        "   core: {owner: {team: Core, email: core@x.io}}   # flow style\n"
+        "   ops:  {owner: {team: Ops},\n"
+        "          description: 'Runs: things'}\n"
+        "   sales:\n"
+        "      owner: {team: \"Sales & Co\", email: sales@x.io}\n"
+        "        # a comment deeper than the domains\n"
+        "\n"
+        "# governance follows\n"
+        "governance: {}\n")
+    config = load_config(tmp_path)[0]
+    assert (config.domains["sales"].owner.team, config.domains["ops"].description) == (  # type: ignore[union-attr]
+        "Sales & Co", "Runs: things")
+
+
+def test_a_flow_style_domains_mapping_over_several_lines_is_left_byte_for_byte(tmp_path: Path) -> None:
+    original = ("domain_paths: [\"domains/*\"]\n"
+                "domains: {   # flow style, over lines\n"
+                "     core: {owner: {team: Core}},   # odd indentation\n"
+                "  }\n"
+                "# the end\n")
+    _tiny_mesh(tmp_path, original)
+    result = new_domain(tmp_path, "sales", "Sales", "s@x.io")
+    assert (tmp_path / "mesh.yml").read_text() == original
+    assert result.updated == [] and result.notes[0].startswith(f"{tmp_path}/mesh.yml was left as it is")
+
+
 # --- the scaffolded domains pass mesh check and build (real dbt runs) ------------------------------
 
 

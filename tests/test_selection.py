@@ -154,7 +154,7 @@ def test_plan_gives_each_domain_the_dbt_selection_of_its_models(built_basic: Pat
     mesh = Mesh.load(built_basic)
 
     def specs(select: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list[tuple[str, Optional[list[str]]]]:
-        return [(t.domain, t.spec["select"]) for t in mesh.plan(BuildOptions(select, exclude))]
+        return [(p.domain, list(p.dbt.select) or None) for p in mesh.plan(BuildOptions(select, exclude))]
 
     assert specs(("core.dim_people.v1+",)) == [("core", ["core.dim_people.v1"]), ("sales", ["sales.old_sales"])]
     assert specs(("ops", "+sales.fct_sales")) == [

@@ -10,7 +10,7 @@ import csv
 import difflib
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 import networkx as nx
 import sqlglot
@@ -22,9 +22,10 @@ from sqlglot.optimizer.qualify import qualify
 from mesh_cli.catalog.products import DomainManifest, load_manifests, model_key
 from mesh_cli.contracts.columns import columns_read
 from mesh_cli.core.errors import LineageUnavailableError, UnknownColumnError, UnknownNodeError
+from mesh_cli.state.manifest import Node
 
 if TYPE_CHECKING:
-    from mesh_cli.app import Mesh
+    from mesh_cli.project.context import MeshContext
 
 DIALECT = "duckdb"
 _KINDS = ("model", "seed", "snapshot", "source")
@@ -60,19 +61,19 @@ class Lineage:
         }
 
 
-def _relation(node: dict[str, Any]) -> Relation:
-    name = node.get("alias") or node.get("identifier") or node["name"]
-    return (str(node.get("database") or "").lower(), str(node.get("schema") or "").lower(), str(name).lower())
+def _relation(node: Node) -> Relation:
+    return (str(node.database or "").lower(), str(node.schema or "").lower(), node.identifier.lower())
 
 
 class MeshLineage:
     """Every model, seed, snapshot and source of the mesh, from the manifests, as one graph."""
 
-    def __init__(self, mesh: "Mesh", newest: bool = False) -> None:
-        self.mesh = mesh
-        manifests, self.missing = load_manifests(mesh, newest)  # newest: see load_manifests
+    def __init__(self, ctx: "MeshContext", newest: bool = False) -> None:
+        self.ctx = ctx
+        manifests, self.missing = load_manifests(ctx, newest)  # newest: see load_manifests
         self.graph: nx.DiGraph = nx.DiGraph()
-        self.nodes: dict[str, dict[str, Any]] = {}      # key -> manifest node
+        self.views: dict[str, Node] = {}               # key -> its node in the manifest view
+        self.nodes: dict[str, Mapping[str, Any]] = {}  # key -> the node as dbt wrote it, for dbt_selector()
         self.relations: dict[Relation, str] = {}
         # Worked out on demand and kept: a walk asks for the same model's columns many times.
         self._outputs: dict[str, list[str]] = {}
@@ -81,46 +82,45 @@ class MeshLineage:
         # Real nodes first, so an injected copy in a consumer's manifest never hides its producer's.
         for dm in manifests.values():
             for node in self._own(dm):
-                self._add(model_key(node["unique_id"]), node, dm)
+                self._add(node.key, node, dm)
         for dm in manifests.values():
             for node in self._own(dm):
-                for parent in (node.get("depends_on") or {}).get("nodes", []):
+                for parent in node.depends_on:
                     if parent.split(".")[0] in _KINDS:
-                        if model_key(parent) not in self.nodes:
-                            injected = dm.manifest.get("nodes", {}).get(parent) or dm.manifest.get("sources", {}).get(parent)
+                        if model_key(parent) not in self.views:
+                            injected = dm.manifest.get(parent)
                             if injected is None:
                                 continue
                             self._add(model_key(parent), injected, None)
-                        self.graph.add_edge(model_key(parent), model_key(node["unique_id"]))
+                        self.graph.add_edge(model_key(parent), node.key)
 
     @staticmethod
-    def _own(dm: DomainManifest) -> Iterable[dict[str, Any]]:
+    def _own(dm: DomainManifest) -> Iterable[Node]:
         """The domain's own nodes (and those of packages it builds), not what was injected from others."""
-        for node in [*dm.manifest.get("nodes", {}).values(), *dm.manifest.get("sources", {}).values()]:
-            if node.get("resource_type") not in _KINDS:
+        for node in dm.manifest.nodes.values():
+            if node.resource_type not in _KINDS:
                 continue
-            if node.get("package_name") != dm.domain and not node.get("original_file_path"):
+            if node.package != dm.domain and not node.original_file_path:
                 continue  # injected by the mesh plugin: no file, owned by another domain
             yield node
 
-    def _add(self, key: str, node: dict[str, Any], dm: Optional[DomainManifest]) -> None:
-        self.nodes[key] = node
-        self.graph.add_node(key, domain=node["package_name"], name=node["name"],
-                            kind=node["resource_type"], version=None if node.get("version") is None else str(node["version"]),
-                            access=node.get("access"), built=dm is not None and dm.source == "build")
+    def _add(self, key: str, node: Node, dm: Optional[DomainManifest]) -> None:
+        self.views[key], self.nodes[key] = node, node.raw
+        self.graph.add_node(key, domain=node.package, name=node.name, kind=node.resource_type,
+                            version=node.version_text, access=node.declared_access,
+                            built=dm is not None and dm.source == "build")
         self.relations.setdefault(_relation(node), key)
 
     # --- naming ----------------------------------------------------------------------------
 
     def resolve(self, name: str) -> list[str]:
         """`domain.model[.vN]`; a versioned model named without a version means all its versions."""
-        if name in self.nodes:
+        if name in self.views:
             return [name]
-        versions = sorted(k for k, n in self.nodes.items()
-                          if n.get("version") is not None and k.rsplit(".", 1)[0] == name)
+        versions = sorted(k for k, n in self.views.items() if n.version is not None and k.rsplit(".", 1)[0] == name)
         if versions:
             return versions
-        names = {*self.nodes, *(k.rsplit(".", 1)[0] for k, n in self.nodes.items() if n.get("version") is not None)}
+        names = {*self.views, *(k.rsplit(".", 1)[0] for k, n in self.views.items() if n.version is not None)}
         raise UnknownNodeError(name, difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6))
 
     # --- model lineage ---------------------------------------------------------------------
@@ -165,21 +165,21 @@ class MeshLineage:
         if key in self._outputs:
             return self._outputs[key]
         self._outputs[key] = []  # a guard against cycles while the parents are worked out
-        node = self.nodes[key]
-        columns = [c.lower() for c in (node.get("columns") or {})]
-        if node.get("compiled_code"):
+        node = self.views[key]
+        columns = [c.name.lower() for c in node.columns]
+        if node.compiled_code:
             try:
                 columns = [s.alias_or_name.lower() for s in self._qualified(key).selects] or columns
             except SqlglotError:
                 pass
-        elif not columns and node.get("resource_type") == "seed":
+        elif not columns and node.resource_type == "seed":
             columns = self._seed_header(node)
         self._outputs[key] = columns
         return columns
 
-    def _seed_header(self, node: dict[str, Any]) -> list[str]:
-        domain = self.mesh.domains.get(node["package_name"])
-        path = domain.path / node.get("original_file_path", "") if domain else None
+    def _seed_header(self, node: Node) -> list[str]:
+        domain = self.ctx.domains.get(node.package)
+        path = domain.path / (node.original_file_path or "") if domain else None
         if path is None or not path.is_file():
             return []
         with path.open(newline="", encoding="utf-8") as handle:
@@ -189,9 +189,8 @@ class MeshLineage:
         """What the SQL of `key` reads: its parents' relations and their columns, for sqlglot."""
         schema: dict[str, Any] = {}
         for parent in self.graph.predecessors(key):
-            db, sch, table = _relation(self.nodes[parent])
-            types = {c.lower(): _type((self.nodes[parent].get("columns") or {}).get(c, {}).get("data_type"))
-                     for c in (self.nodes[parent].get("columns") or {})}
+            db, sch, table = _relation(self.views[parent])
+            types = {c.name.lower(): _type(c.data_type) for c in self.views[parent].columns}
             cols = {c: types.get(c, "UNKNOWN") for c in self._output_columns(parent)}
             if cols:
                 schema.setdefault(db, {}).setdefault(sch, {})[table] = cols
@@ -199,17 +198,21 @@ class MeshLineage:
 
     def _qualified(self, key: str) -> exp.Query:
         if key not in self._trees:
-            tree = sqlglot.parse_one(self.nodes[key]["compiled_code"], dialect=DIALECT)
+            tree = sqlglot.parse_one(self.views[key].compiled_code or "", dialect=DIALECT)
             self._trees[key] = qualify(tree, dialect=DIALECT, schema=self._schema(key),
                                        validate_qualify_columns=False, identify=False)
         return self._trees[key]
+
+    def _compiled(self, key: str) -> Optional[str]:
+        """The node's compiled SQL; None for a node never compiled (or not in the mesh)."""
+        node = self.views.get(key)
+        return node.compiled_code if node is not None else None
 
     def column_sources(self, key: str) -> dict[str, set[tuple[str, str]]]:
         """For each output column of `key`, the (node, column) pairs of its parents it is computed from."""
         if key in self._sources:
             return self._sources[key]
-        node = self.nodes.get(key) or {}
-        if not node.get("compiled_code"):
+        if not self._compiled(key):
             raise LineageUnavailableError(key, "its manifest has no compiled SQL (never built, or not a model)")
         try:
             outputs = sqlglot_lineage(None, self._qualified(key).copy(), schema=self._schema(key), dialect=DIALECT)
@@ -228,9 +231,9 @@ class MeshLineage:
     def reads(self, consumer: str, producer: str, column: str) -> Optional[bool]:
         """Whether the SQL of `consumer` reads `column` of `producer` anywhere (select, join, filter);
         None when that cannot be told."""
-        parents = [p for p in self.graph.predecessors(consumer) if self.nodes[p].get("relation_name")]
-        schema = {self.nodes[p]["relation_name"]: {c: "unknown" for c in self._output_columns(p)} for p in parents}
-        read = columns_read(self.nodes[consumer]["compiled_code"], self.nodes[producer]["relation_name"],
+        parents = [p for p in self.graph.predecessors(consumer) if self.views[p].relation_name]
+        schema = {self.views[p].relation_name: {c: "unknown" for c in self._output_columns(p)} for p in parents}
+        read = columns_read(self._compiled(consumer) or "", self.views[producer].relation_name or "",
                             self._output_columns(producer), schema, DIALECT)
         return None if read is None else column in {c.lower() for c in read}
 
@@ -241,11 +244,11 @@ class MeshLineage:
         for key in roots:
             known = self.columns(key)
             if column not in known:
-                node = self.nodes[key]
-                domain = self.mesh.domains.get(node["package_name"])
-                file = domain.path / node["original_file_path"] if domain and node.get("original_file_path") else None
-                if file is not None and file.is_relative_to(self.mesh.root):
-                    file = file.relative_to(self.mesh.root)
+                node = self.views[key]
+                domain = self.ctx.domains.get(node.package)
+                file = domain.path / node.original_file_path if domain and node.original_file_path else None
+                if file is not None and file.is_relative_to(self.ctx.root):
+                    file = file.relative_to(self.ctx.root)
                 raise UnknownColumnError(key, column, known, file)
         result = Lineage([f"{k}.{column}" for k in roots], direction, depth, column, missing=self.missing)
         for key in roots:
@@ -260,7 +263,7 @@ class MeshLineage:
         queue, seen = deque([(key, column, 0)]), {(key, column)}
         while queue:
             node, col, hops = queue.popleft()
-            if (depth is not None and hops >= depth) or not self.nodes.get(node, {}).get("compiled_code"):
+            if (depth is not None and hops >= depth) or not self._compiled(node):
                 continue
             try:
                 sources = self.column_sources(node).get(col, set())
@@ -269,7 +272,7 @@ class MeshLineage:
                 continue
             for parent, parent_col in sorted(sources):
                 result.add_edge(self._describe(result, parent, parent_col), f"{node}.{col}")
-                if (parent, parent_col) not in seen and parent in self.nodes:
+                if (parent, parent_col) not in seen and parent in self.views:
                     seen.add((parent, parent_col))
                     queue.append((parent, parent_col, hops + 1))
 
@@ -280,8 +283,8 @@ class MeshLineage:
             if depth is not None and hops >= depth:
                 continue
             for child in sorted(self.graph.successors(node)):
-                if not self.nodes[child].get("compiled_code"):
-                    if self.nodes[child].get("resource_type") == "model":
+                if not self._compiled(child):
+                    if self.views[child].resource_type == "model":
                         result.unresolved[child] = "its manifest has no compiled SQL (never built)"
                     continue
                 try:
@@ -317,10 +320,10 @@ def _type(data_type: Optional[str]) -> str:
     return data_type
 
 
-def lineage(mesh: "Mesh", name: str, direction: str = "both", depth: Optional[int] = None,
+def lineage(ctx: "MeshContext", name: str, direction: str = "both", depth: Optional[int] = None,
             column: Optional[str] = None) -> Lineage:
     """Lineage of `domain.model[.vN]` across the mesh: of the model, or of one of its columns."""
-    index = MeshLineage(mesh)
+    index = MeshLineage(ctx)
     if column is None:
         return index.models(name, direction, depth)
     return index.column_lineage(name, column, direction, depth)

@@ -2,8 +2,8 @@
 
 The data model below is shared by `mesh catalog`, `mesh show`, `mesh lineage` and the docs site:
 change a field here and every reader follows. Everything is read from each domain's dbt manifest
-of its last good build (`.mesh/state/<domain>/manifest.json`), as JSON, and each product's last
-build from the build history (when dbt last built its node): no dbt import here."""
+of its last good build (`.mesh/state/<domain>/manifest.json`), through the manifest view (as JSON),
+and each product's last build from the build history (when dbt last built its node): no dbt import here."""
 from __future__ import annotations
 
 import difflib
@@ -14,15 +14,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from mesh_cli.contracts.model import version_text as _version
 from mesh_cli.core.errors import UnknownDomainError, UnknownProductError
+from mesh_cli.core.status import DomainStatus
 from mesh_cli.state.history import last_node_success
-from mesh_cli.state.nodes import is_pii
+from mesh_cli.state.manifest import DataTest, Group, Manifest, Node
 from mesh_cli.contracts.sla import Sla, node_sla
 from mesh_cli.core.yamlfile import read_yaml
 
 if TYPE_CHECKING:
-    from mesh_cli.app import Mesh
+    from mesh_cli.project.context import MeshContext
 
 
 @dataclass
@@ -103,7 +103,7 @@ class DomainManifest:
     """The dbt manifest a domain's data products are read from, and which state it came from."""
 
     domain: str
-    manifest: dict[str, Any]
+    manifest: Manifest
     source: str            # "build" (.mesh/state) or "check" (.mesh/check, parsed but never built)
     path: Path
 
@@ -111,19 +111,19 @@ class DomainManifest:
 MISSING_HINT = "run `mesh build` or `mesh check` first"
 
 
-def load_manifests(mesh: "Mesh", newest: bool = False) -> tuple[dict[str, DomainManifest], list[str]]:
+def load_manifests(ctx: "MeshContext", newest: bool = False) -> tuple[dict[str, DomainManifest], list[str]]:
     """Each domain's manifest of its last good build, else of its last check; and the domains with neither.
     With `newest`, whichever of the two was written last (selection wants the current code's models)."""
     found: dict[str, DomainManifest] = {}
     missing: list[str] = []
-    for name in sorted(mesh.domains):
-        places = [("build", mesh.state_dir / "state" / name / "manifest.json"),
-                  ("check", mesh.state_dir / "check" / name / "manifest.json")]
+    for name in sorted(ctx.domains):
+        places = [("build", ctx.layout.domain_state(name) / "manifest.json"),
+                  ("check", ctx.layout.domain_state(name, check=True) / "manifest.json")]
         if newest:
             places.sort(key=lambda p: p[1].stat().st_mtime if p[1].is_file() else 0.0, reverse=True)
         for source, path in places:
             if path.is_file():
-                found[name] = DomainManifest(name, json.loads(path.read_text(encoding="utf-8")), source, path)
+                found[name] = DomainManifest(name, Manifest.load(path), source, path)
                 break
         else:
             missing.append(name)
@@ -137,29 +137,17 @@ def model_key(unique_id: str) -> str:
 
 # --- building products -------------------------------------------------------------------------
 
-def _test_name(test: dict[str, Any]) -> str:
-    meta = test.get("test_metadata") or {}
-    if not meta:
-        return test["name"]  # a singular test: its file name
-    return f"{meta['namespace']}.{meta['name']}" if meta.get("namespace") else meta["name"]
-
-
-def _columns(node: dict[str, Any], tests: list[dict[str, Any]]) -> list[Column]:
+def _columns(node: Node, tests: list[DataTest]) -> list[Column]:
     # Model-level constraints (`primary_key` over columns) belong to the columns they name.
     model_constraints: dict[str, list[str]] = {}
-    for c in node.get("constraints") or []:
-        for col in c.get("columns") or []:
-            model_constraints.setdefault(col, []).append(c["type"])
-    columns = []
-    for name, col in (node.get("columns") or {}).items():
-        constraints = [c["type"] for c in col.get("constraints") or []] + model_constraints.get(name, [])
-        columns.append(Column(
-            name=name, data_type=col.get("data_type"), description=col.get("description") or "",
-            constraints=list(dict.fromkeys(constraints)),
-            tests=sorted({_test_name(t) for t in tests if t.get("column_name") == name}),
-            pii=is_pii(col),
-        ))
-    return columns
+    for c in node.constraints:
+        for name in c.columns:
+            model_constraints.setdefault(name, []).append(c.type)
+    return [Column(
+        name=col.name, data_type=col.data_type, description=col.description,
+        constraints=list(dict.fromkeys([c.type for c in col.constraints] + model_constraints.get(col.name, []))),
+        tests=sorted({t.label for t in tests if t.column == col.name.lower()}), pii=col.pii,
+    ) for col in node.columns]
 
 
 def _consumers(unique_id: str, producer: str, manifests: dict[str, DomainManifest]) -> list[Consumer]:
@@ -168,15 +156,13 @@ def _consumers(unique_id: str, producer: str, manifests: dict[str, DomainManifes
     for domain, dm in manifests.items():
         if domain == producer:
             continue
-        for node in dm.manifest.get("nodes", {}).values():
-            if node.get("resource_type") != "model" or node.get("package_name") != domain:
-                continue
-            if unique_id not in (node.get("depends_on") or {}).get("nodes", []):
+        for node in dm.manifest.own(domain):
+            if unique_id not in node.depends_on:
                 continue
             # dbt resolves an unpinned ref to the latest version: only the ref itself says it was pinned.
-            pins = [r.get("version") for r in node.get("refs") or []
-                    if r.get("name") == name and r.get("package") in (None, producer) and r.get("version") is not None]
-            found.append(Consumer(domain, node["name"], _version(pins[0]) if pins else None))
+            pins = [r.version for r in node.refs
+                    if r.name == name and r.package in (None, producer) and r.version is not None]
+            found.append(Consumer(domain, node.name, pins[0] if pins else None))
     return sorted(found, key=lambda c: (c.domain, c.model))
 
 
@@ -196,10 +182,10 @@ def contract_summary(root: Path, relative: str) -> dict[str, Any]:
     return {"path": relative, **facts, "objects": len(schema), "properties": properties}
 
 
-def _last_build(mesh: "Mesh", domain: str, source: str, sla: Optional[Sla], built: Optional[datetime]) -> Optional[LastBuild]:
+def _last_build(ctx: "MeshContext", domain: str, source: str, sla: Optional[Sla], built: Optional[datetime]) -> Optional[LastBuild]:
     """`built`: when the product's node last built successfully, from the build history. A build of
     other models of its domain publishes the domain's manifest again, but does not make it fresher."""
-    run = mesh.state_dir / "run_results.json"
+    run = ctx.layout.run_results
     status = None
     if run.is_file():
         results = json.loads(run.read_text(encoding="utf-8")).get("domains") or []
@@ -210,67 +196,62 @@ def _last_build(mesh: "Mesh", domain: str, source: str, sla: Optional[Sla], buil
     if built is None:
         return LastBuild(NEVER_BUILT, fresh=None if limit is None else False)
     age = max(0.0, time.time() - built.timestamp())
-    return LastBuild(status or "success", built.astimezone(timezone.utc).isoformat(timespec="seconds"),
+    return LastBuild(status or DomainStatus.SUCCESS.value, built.astimezone(timezone.utc).isoformat(timespec="seconds"),
                      round(age, 1), None if limit is None else age <= limit)
 
 
-def _public_models(dm: DomainManifest) -> list[dict[str, Any]]:
-    return [n for n in dm.manifest.get("nodes", {}).values()
-            if n.get("resource_type") == "model" and n.get("package_name") == dm.domain and n.get("access") == "public"]
+def _public_models(dm: DomainManifest) -> list[Node]:
+    return [n for n in dm.manifest.own(dm.domain) if n.is_public]
 
 
-def _build_products(mesh: "Mesh", manifests: dict[str, DomainManifest]) -> list[Product]:
+def _build_products(ctx: "MeshContext", manifests: dict[str, DomainManifest]) -> list[Product]:
     products = []
-    built = last_node_success(mesh.root, [n["unique_id"] for dm in manifests.values() if dm.source == "build"
+    built = last_node_success(ctx.root, [n.unique_id for dm in manifests.values() if dm.source == "build"
                                           for n in _public_models(dm)])
     for domain, dm in manifests.items():
-        nodes = dm.manifest.get("nodes", {})
-        tests = [n for n in nodes.values() if n.get("resource_type") == "test" and n.get("package_name") == domain]
-        groups = {g["name"]: g.get("owner") or {} for g in (dm.manifest.get("groups") or {}).values()
-                  if g.get("package_name") == domain}
-        versions: dict[str, list[dict[str, Any]]] = {}
+        tests = [t for t in dm.manifest.tests if t.package == domain]
+        groups = dm.manifest.groups_of(domain)
+        versions: dict[str, list[Node]] = {}
         for node in _public_models(dm):
-            versions.setdefault(node["name"], []).append(node)
-        owner = mesh.domains[domain].owner
+            versions.setdefault(node.name, []).append(node)
+        owner = ctx.domains[domain].owner
         for name, group in sorted(versions.items()):
-            group.sort(key=lambda n: (n.get("version") is None, str(n.get("version"))))
-            latest = _version(group[0].get("latest_version"))
-            head = next((n for n in group if _version(n.get("version")) == latest), group[-1])
-            ids = {n["unique_id"] for n in group}
-            on_model = [t for t in tests if ids & set((t.get("depends_on") or {}).get("nodes", []))]
-            group_owner = groups.get(head.get("group") or "", {})
-            sla = node_sla(head, mesh.domains[domain].path)
-            path = mesh.domains[domain].path / (head.get("original_file_path") or "")
+            group.sort(key=lambda n: (n.version is None, str(n.version)))
+            latest = group[0].latest_version_text
+            head = next((n for n in group if n.version_text == latest), group[-1])
+            ids = {n.unique_id for n in group}
+            on_model = [t for t in tests if ids & set(t.depends_on)]
+            group_owner: Optional[Group] = groups.get(head.group or "")
+            sla = node_sla(dict(head.raw), ctx.domains[domain].path)
+            path = ctx.domains[domain].path / (head.original_file_path or "")
             products.append(Product(
-                domain=domain, name=name, description=head.get("description") or "",
-                owner_team=group_owner.get("name") or (owner.team if owner else None),
-                owner_email=group_owner.get("email") or (owner.email if owner else None),
-                group=head.get("group"), tags=sorted(set(head.get("tags") or [])),
-                materialized=(head.get("config") or {}).get("materialized"), latest_version=latest,
-                versions=[_product_version(mesh.root, domain, n, on_model, manifests) for n in group],
-                tests=sorted(t["unique_id"] for t in on_model),
+                domain=domain, name=name, description=head.description,
+                owner_team=(group_owner.owner_name if group_owner else None) or (owner.team if owner else None),
+                owner_email=(group_owner.owner_email if group_owner else None) or (owner.email if owner else None),
+                group=head.group, tags=sorted(set(head.tags)), materialized=head.materialized, latest_version=latest,
+                versions=[_product_version(ctx.root, domain, n, on_model, manifests) for n in group],
+                tests=sorted(t.unique_id for t in on_model),
                 sla_freshness=sla.freshness_text if sla else None,
-                last_build=_last_build(mesh, domain, dm.source, sla, built.get(head["unique_id"])),
-                original_file_path=str(path.relative_to(mesh.root)) if path.is_relative_to(mesh.root) else str(path),
+                last_build=_last_build(ctx, domain, dm.source, sla, built.get(head.unique_id)),
+                original_file_path=str(path.relative_to(ctx.root)) if path.is_relative_to(ctx.root) else str(path),
                 source=dm.source,
             ))
     return sorted(products, key=lambda p: p.key)
 
 
-def _product_version(root: Path, domain: str, node: dict[str, Any], tests: list[dict[str, Any]],
+def _product_version(root: Path, domain: str, node: Node, tests: list[DataTest],
                      manifests: dict[str, DomainManifest]) -> ProductVersion:
-    version = _version(node.get("version"))
-    own = [t for t in tests if t.get("attached_node") == node["unique_id"]
-           or node["unique_id"] in (t.get("depends_on") or {}).get("nodes", [])]
-    contract = _contract_path(root, domain, node["name"], version)
+    version = node.version_text
+    own = [t for t in tests if t.on(node.unique_id)]
+    contract = _contract_path(root, domain, node.name, version)
     return ProductVersion(
-        version=version, is_latest=version is None or version == _version(node.get("latest_version")),
-        deprecation_date=(node.get("deprecation_date") or None) and str(node["deprecation_date"])[:10],
-        columns=_columns(node, [t for t in own if t.get("attached_node") == node["unique_id"]]),
-        contract_enforced=bool((node.get("contract") or {}).get("enforced")),
-        contract_path=contract, consumers=_consumers(node["unique_id"], domain, manifests),
-        description=node.get("description") or "", unique_id=node["unique_id"],
-        tests=sorted(t["unique_id"] for t in own),
+        version=version, is_latest=version is None or version == node.latest_version_text,
+        deprecation_date=node.deprecation_day,
+        columns=_columns(node, [t for t in own if t.attached_node == node.unique_id]),
+        contract_enforced=node.contract_enforced,
+        contract_path=contract, consumers=_consumers(node.unique_id, domain, manifests),
+        description=node.description, unique_id=node.unique_id,
+        tests=sorted(t.unique_id for t in own),
         contract=contract_summary(root, contract) if contract else None,
     )
 
@@ -284,9 +265,9 @@ class Catalog:
     domains: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, mesh: "Mesh") -> "Catalog":
-        manifests, missing = load_manifests(mesh)
-        return cls(_build_products(mesh, manifests), missing, sorted(mesh.domains))
+    def load(cls, ctx: "MeshContext") -> "Catalog":
+        manifests, missing = load_manifests(ctx)
+        return cls(_build_products(ctx, manifests), missing, sorted(ctx.domains))
 
     def search(self, query: Optional[str] = None, domain: Optional[str] = None,
                tag: Optional[str] = None) -> list[Product]:
@@ -316,12 +297,12 @@ def _matches(p: Product, query: str) -> bool:
     return any(query in w.lower() for w in words)
 
 
-def products(mesh: "Mesh", query: Optional[str] = None, domain: Optional[str] = None,
+def products(ctx: "MeshContext", query: Optional[str] = None, domain: Optional[str] = None,
              tag: Optional[str] = None) -> list[Product]:
     """The mesh's data products matching a case-insensitive query (key, description, columns, tags, owner)."""
-    return Catalog.load(mesh).search(query, domain, tag)
+    return Catalog.load(ctx).search(query, domain, tag)
 
 
-def product(mesh: "Mesh", key: str) -> Product:
+def product(ctx: "MeshContext", key: str) -> Product:
     """One data product by `domain.model`."""
-    return Catalog.load(mesh).get(key)
+    return Catalog.load(ctx).get(key)

@@ -5,10 +5,8 @@ import json
 import shlex
 import sys
 import traceback
-from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Optional
 
 import click
 
@@ -17,12 +15,11 @@ from mesh_cli.core.errors import CancelledError, MeshError
 from mesh_cli.cli.commands.progress import reporter
 from mesh_cli.app import BuildOptions, Mesh, default_workers
 from mesh_cli.cli import render
+from mesh_cli.cli.render_plan import plan_json, plan_text
 from mesh_cli.governance.sarif import to_sarif
-from mesh_cli.cli.commands.options import format_option, log_format_option, project_dir_option, select_options, workers_option
-
-if TYPE_CHECKING:  # the OpenLineage client is imported only when a build asks for lineage
-    from mesh_cli.execution.openlineage import LineageEmitter
-
+from mesh_cli.cli.commands.options import (dbt_options, format_option, last_target_option, log_format_option,
+                                           profiles_dir_option, project_dir_option, select_options,
+                                           skip_checks_option, target_option, threads_option, workers_option)
 
 class MeshGroup(click.Group):
     """Turns every MeshError into `Error: ...` on stderr, in this one place."""
@@ -38,7 +35,7 @@ class MeshGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except KeyboardInterrupt:   # a check in progress says so itself (_checking)
+        except KeyboardInterrupt:   # a check in progress says so itself (Mesh.check)
             click.secho(f"Error: {CancelledError('before the build started').message}", fg="red", err=True)
             ctx.exit(2)
         except Exception as exc:  # noqa: BLE001 - the last line of defence, exit 2 as dbt does
@@ -64,21 +61,22 @@ def cli(debug: bool) -> None:
 @cli.command()
 @project_dir_option
 @select_options
-@click.option("--target", "-t", help="dbt target to use (default: the profile's).")
-@click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of profiles.yml, for every domain.")
-@click.option("--threads", type=click.IntRange(1), help="dbt threads inside each domain.")
+@dbt_options
+@threads_option
 @workers_option
 @click.option("--changed", is_flag=True,
               help="Only domains whose files changed since their last good build, and those downstream of a changed public interface.")
-@click.option("--skip-checks", is_flag=True, help="Build without running mesh check first (not recommended).")
+@skip_checks_option
 @click.option("--openlineage-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Append an OpenLineage run event per line to this file for every model run.")
 @click.option("--openlineage-url", metavar="URL", help="Send OpenLineage run events to this server (HTTP transport).")
+@click.option("--dry-run", is_flag=True, help="Print the plan (dbt's invocations, storage, environment, "
+              "what happens on success and failure) and run nothing.")
 @format_option("text", "json")
 @log_format_option
 def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], target: str | None,
           profiles_dir: Path | None, threads: int | None, workers: int | None, changed: bool, skip_checks: bool,
-          openlineage_file: Path | None, openlineage_url: str | None, fmt: str, log_format: str) -> None:
+          openlineage_file: Path | None, openlineage_url: str | None, dry_run: bool, fmt: str, log_format: str) -> None:
     """Run `dbt build` in every selected domain, upstreams first.
 
     A failed domain's downstreams are skipped; independent domains still run. Each domain
@@ -88,20 +86,24 @@ def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
     Example:
       mesh build --select +marketing --threads 4
       mesh build --changed
+      mesh build --select orders+ --dry-run
     """
     options = BuildOptions(select, exclude, target, profiles_dir, threads, workers or default_workers(), changed)
     with Mesh.load(project_dir) as mesh:
-        emitter = _lineage_emitter(mesh, openlineage_file, openlineage_url)
-        _build(mesh, options, skip_checks, fmt, emitter, log_format)
+        if dry_run:
+            plans = mesh.dry_run(options)
+            click.echo(plan_json(plans, options.workers) if fmt == "json" else plan_text(plans, options.workers, mesh.root))
+            return
+        _build(mesh, options, skip_checks, fmt, openlineage_file, log_format, openlineage_url)
 
 
 @cli.command()
 @project_dir_option
-@click.option("--target", "-t", help="dbt target to use (default: the last build's).")
-@click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of profiles.yml, for every domain.")
-@click.option("--threads", type=click.IntRange(1), help="dbt threads inside each domain.")
+@last_target_option
+@profiles_dir_option
+@threads_option
 @workers_option
-@click.option("--skip-checks", is_flag=True, help="Build without running mesh check first (not recommended).")
+@skip_checks_option
 @format_option("text", "json")
 @log_format_option
 def retry(project_dir: Path, target: str | None, profiles_dir: Path | None, threads: int | None,
@@ -121,63 +123,19 @@ def retry(project_dir: Path, target: str | None, profiles_dir: Path | None, thre
         _build(mesh, again, skip_checks, fmt, None, log_format)
 
 
-def _lineage_emitter(mesh: Mesh, file: Path | None, url: str | None) -> LineageEmitter | None:
-    if file is None and url is None:
-        return None
-    from mesh_cli.execution.openlineage import LineageEmitter  # imports the OpenLineage client: only when asked for
-
-    return LineageEmitter(mesh.config.name or mesh.root.name,
-                          {name: d.target_dir for name, d in mesh.domains.items()}, file, url)
-
-
 def _build(mesh: Mesh, options: BuildOptions, skip_checks: bool, fmt: str,
-           emitter: LineageEmitter | None = None, log_format: str = "text") -> None:
-    shown = reporter(fmt, log_format)
-    checked = options
-    if options.changed:
-        stale = mesh.stale(options)   # reads files only: nothing changed means dbt is never started
-        shown.changed(stale)
-        if not stale:
-            return
-        checked = replace(options, select=tuple(stale), exclude=())
+           lineage: Optional[str | Path] = None, log_format: str = "text", url: Optional[str] = None) -> None:
     if skip_checks:
         click.secho("Warning: --skip-checks: access, contract and governance checks were NOT run", fg="yellow", err=True)
-    else:
-        with _checking():
-            shown.checked(mesh.gate(checked))
-    tasks = mesh.plan(options)
-    on_result: Callable[[Any], None] = shown.result
-    if emitter is not None:
-        emitter.start()
-        on_result = _and_lineage(shown.result, emitter)
-    shown.plan([t.domain for t in tasks], options.workers)
-    try:
-        result = mesh.run(tasks, options, on_result=on_result, on_start=shown.start)
-    finally:
-        shown.close()
-    if emitter is not None:
-        emitter.finish(result.success)
-    for problem in [*(emitter.problems if emitter is not None else []), *result.warnings]:
+    shown = reporter(fmt, log_format)
+    result = mesh.run_build(options, skip_checks, shown, mesh.lineage_emitter(lineage, url))
+    if result is None:
+        return   # --changed, and nothing changed
+    for problem in result.warnings:
         click.secho(f"Warning: {problem}", fg="yellow", err=True)
     shown.summary(result)
     # dbt's codes: 1 when something failed, 2 when the run was interrupted
     sys.exit(0 if result.success else 2 if result.cancelled else 1)
-
-
-@contextmanager
-def _checking() -> Iterator[None]:
-    """Ctrl-C while mesh check runs (dbt parsing the domains) stopped the check, not a build."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        raise CancelledError("during the check") from None
-
-
-def _and_lineage(on_result: Callable[[Any], None], emitter: LineageEmitter) -> Callable[[Any], None]:
-    def both(result: Any) -> None:
-        on_result(result)
-        emitter.domain_done(result)
-    return both
 
 
 
@@ -185,8 +143,7 @@ def _and_lineage(on_result: Callable[[Any], None], emitter: LineageEmitter) -> C
 @cli.command()
 @project_dir_option
 @select_options
-@click.option("--target", "-t", help="dbt target to use (default: the profile's).")
-@click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of profiles.yml, for every domain.")
+@dbt_options
 @click.option("--list-rules", is_flag=True, help="Describe every rule and exit.")
 @format_option("text", "json", "sarif")
 def check(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], target: str | None,
@@ -202,7 +159,7 @@ def check(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
     if list_rules:
         click.echo(render.rules_text())
         return
-    with _checking(), Mesh.load(project_dir) as mesh:
+    with Mesh.load(project_dir) as mesh:
         report = mesh.check(BuildOptions(select, exclude, target, profiles_dir))
     if fmt == "sarif":
         click.echo(json.dumps(to_sarif(report, mesh.root, __version__), indent=2))
@@ -244,7 +201,7 @@ def graph(project_dir: Path, fmt: str) -> None:
 @cli.command()
 @project_dir_option
 @click.argument("domain")
-@click.option("--target", "-t", help="dbt target to use (default: the profile's).")
+@target_option
 @format_option("shell", "json")
 def env(project_dir: Path, domain: str, target: str | None, fmt: str) -> None:
     """Print the environment to run plain dbt inside DOMAIN as mesh does.

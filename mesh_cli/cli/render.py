@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mesh_cli.core.status import DomainStatus as S
 from mesh_cli.execution.scheduler import BuildResult, DomainResult
 from mesh_cli.governance.findings import CheckReport
 from mesh_cli.project.graph import MeshGraph
@@ -27,16 +28,16 @@ def counts_text(counts: dict[str, dict[str, int]]) -> str:
     return ", ".join(parts) or "nothing ran"
 
 
-STATUS_LABEL = {"success": ("OK", "green"), "error": ("ERROR", "red"), "skipped": ("SKIP", "yellow"),
-                "cancelled": ("STOP", "magenta"), "unchanged": ("FRESH", "cyan")}
+STATUS_LABEL = {S.SUCCESS: ("OK", "green"), S.ERROR: ("ERROR", "red"), S.SKIPPED: ("SKIP", "yellow"),
+                S.CANCELLED: ("STOP", "magenta"), S.UNCHANGED: ("FRESH", "cyan")}
 
 
 def domain_line(result: DomainResult, width: int = 12) -> tuple[str, str, str]:
     """(label, colour, rest) for one finished domain."""
     label, colour = STATUS_LABEL[result.status]
-    if result.status in ("skipped", "unchanged") or (result.status == "cancelled" and result.started_at is None):
+    if result.status in (S.SKIPPED, S.UNCHANGED) or (result.status == S.CANCELLED and result.started_at is None):
         rest = f"{result.domain:<{width}} {result.message}"
-    elif result.status == "cancelled":
+    elif result.status == S.CANCELLED:
         rest = f"{result.domain:<{width}} {result.message}  [{result.elapsed:.1f}s]"
     elif result.started_at is None:
         rest = f"{result.domain:<{width}} not run: refused before dbt started"
@@ -47,10 +48,10 @@ def domain_line(result: DomainResult, width: int = 12) -> tuple[str, str, str]:
 
 def build_summary(result: BuildResult) -> str:
     n = {s: sum(1 for d in result.domains if d.status == s) for s in STATUS_LABEL}
-    extra = "".join(f", {n[s]} {s}" for s in ("unchanged", "cancelled") if n[s])
+    extra = "".join(f", {n[s]} {s}" for s in (S.UNCHANGED, S.CANCELLED) if n[s])
     head = "Cancelled after" if result.cancelled else "Done in"
-    return (f"{head} {result.elapsed:.1f}s: {n['success']} succeeded, {n['error']} failed, "
-            f"{n['skipped']} skipped{extra}")
+    return (f"{head} {result.elapsed:.1f}s: {n[S.SUCCESS]} succeeded, {n[S.ERROR]} failed, "
+            f"{n[S.SKIPPED]} skipped{extra}")
 
 
 def ls_text(infos: list[DomainInfo]) -> str:

@@ -5,6 +5,7 @@ import json
 from typing import TYPE_CHECKING, Any, Optional
 
 from mesh_cli.catalog.products import Catalog, Column, LastBuild, Product, ProductVersion
+from mesh_cli.core.status import DomainStatus
 
 if TYPE_CHECKING:
     from mesh_cli.catalog.lineage import Lineage  # imports sqlglot: only when lineage is asked for
@@ -38,7 +39,7 @@ def last_build_text(product: Product) -> str:
     if build.at is None:
         text = build.status   # never built
     else:
-        text = build.status if build.status == "success" else f"{build.status}, last success"
+        text = build.status if build.status == DomainStatus.SUCCESS else f"{build.status}, last success"
         text = f"{text} {age_text(build.age_seconds)}"
     if build.fresh is not None:
         text += f", {'fresh' if build.fresh else 'stale'} (SLA {product.sla_freshness})"

@@ -1,18 +1,14 @@
 """A data product's interface as a contract: one per public model version, read from a dbt manifest.
 
-Pure functions over the manifest's JSON: neither dbt nor click is imported here."""
+Pure functions over the manifest view (mesh_cli.state.manifest): neither dbt nor click is imported here."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
-from mesh_cli.state.nodes import is_pii, merged_meta
 from mesh_cli.contracts.sla import node_sla
-
-# The constraint and test names that make a column required or unique.
-REQUIRED = {"not_null", "primary_key"}
-UNIQUE = {"unique", "primary_key"}
+from mesh_cli.state.manifest import REQUIRED, UNIQUE, DataTest, Group, Manifest, Node, as_manifest
 
 
 @dataclass
@@ -73,82 +69,61 @@ class ModelContract:
         return asdict(self)
 
 
-def version_text(value: Any) -> Optional[str]:
-    """dbt writes a version as a number or a string; compare them as text."""
-    return None if value is None else str(value)
-
-
-def _constraint_name(c: dict[str, Any]) -> str:
-    kind = str(c.get("type") or "")
-    if kind == "check" and c.get("expression"):
-        return f"check({c['expression']})"
-    if c.get("columns"):
-        return f"{kind}({', '.join(c['columns'])})"
-    return kind
-
-
-def _column_tests(manifest: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
-    """model unique id -> column name (lowercase) -> generic test names attached to it."""
-    tests: dict[str, dict[str, set[str]]] = {}
-    for node in manifest.get("nodes", {}).values():
-        if node.get("resource_type") != "test" or not node.get("column_name"):
-            continue
-        meta = node.get("test_metadata") or {}
-        attached = node.get("attached_node") or next(iter((node.get("depends_on") or {}).get("nodes") or []), None)
-        if attached and meta.get("name"):
-            column = str(node["column_name"]).strip('"').lower()
-            tests.setdefault(attached, {}).setdefault(column, set()).add(meta["name"])
-    return tests
+Allowed = Callable[[str, dict[str, Any]], Optional[list[str]]]
 
 
 def extract_contracts(
-    manifest: dict[str, Any], domain: str,
+    manifest: Union[Manifest, dict[str, Any]], domain: str,
     owner: tuple[Optional[str], Optional[str]] = (None, None),
-    allowed: Callable[[str, dict[str, Any]], Optional[list[str]]] = lambda model, meta: None,
+    allowed: Allowed = lambda model, meta: None,
     project_dir: Path = Path("."),
 ) -> dict[tuple[str, str, Optional[str]], ModelContract]:
     """Every model of `domain` in `manifest` (public or not: a diff must see a model that stopped
     being public), keyed by (domain, model, version). `owner` is the domain's (team, email) from
     mesh.yml, used when the model's group names no owner; `allowed` reads a model's allow-list."""
-    groups = {g["name"]: g.get("owner") or {} for g in (manifest.get("groups") or {}).values()
-              if g.get("package_name") == domain}
-    tests = _column_tests(manifest)
+    view = as_manifest(manifest)
+    groups = view.groups_of(domain)
     found: dict[tuple[str, str, Optional[str]], ModelContract] = {}
-    for uid, node in sorted(manifest.get("nodes", {}).items()):
-        if node.get("resource_type") != "model" or node.get("package_name") != domain:
-            continue
-        config = node.get("config") or {}
-        meta = merged_meta(node)
-        group_owner = groups.get(node.get("group") or "", {})
-        model_constraints = [_constraint_name(c) for c in node.get("constraints") or []]
-        primary_key = [col for c in node.get("constraints") or [] if c.get("type") == "primary_key"
-                       for col in c.get("columns") or []]
-        columns = []
-        for col in (node.get("columns") or {}).values():
-            kinds = sorted({_constraint_name(c) for c in col.get("constraints") or []})
-            if "primary_key" in kinds:
-                primary_key.append(col["name"])
-            columns.append(ColumnContract(
-                name=col["name"], data_type=col.get("data_type"), description=(col.get("description") or "").strip(),
-                tags=sorted(col.get("tags") or []), constraints=kinds,
-                tests=sorted(tests.get(uid, {}).get(col["name"].lower(), set())), pii=is_pii(col),
-            ))
-        sla = node_sla(node, project_dir)
-        contract = ModelContract(
-            domain=domain, model=node["name"], version=version_text(node.get("version")),
-            latest_version=version_text(node.get("latest_version")),
-            deprecation_date=str(node["deprecation_date"])[:10] if node.get("deprecation_date") else None,
-            access=node.get("access") or "protected", group=node.get("group"),
-            owner_team=group_owner.get("name") or owner[0], owner_email=group_owner.get("email") or owner[1],
-            allowed_consumers=allowed(node["name"], meta), materialized=config.get("materialized"),
-            contract_enforced=bool((config.get("contract") or node.get("contract") or {}).get("enforced")),
-            description=(node.get("description") or "").strip(), tags=sorted(node.get("tags") or []),
-            columns=columns, constraints=sorted(model_constraints), primary_key=list(dict.fromkeys(primary_key)),
-            relation=node.get("relation_name"), identifier=node.get("alias") or node["name"],
-            sla_freshness=sla.freshness_text if sla else None, sla_support=sla.support if sla else None,
-        )
+    for node in sorted(view.own(domain), key=lambda n: n.unique_id):
+        contract = _model_contract(node, domain, groups.get(node.group or ""), owner, allowed, project_dir,
+                                   view.tests_on(node.unique_id))
         found[contract.key] = contract
     return found
+
+
+def _model_contract(node: Node, domain: str, group: Optional[Group], owner: tuple[Optional[str], Optional[str]],
+                    allowed: Allowed, project_dir: Path, tests: list[DataTest]) -> ModelContract:
+    sla = node_sla(dict(node.raw), project_dir)
+    return ModelContract(
+        domain=domain, model=node.name, version=node.version_text, latest_version=node.latest_version_text,
+        deprecation_date=node.deprecation_day, access=node.access, group=node.group,
+        owner_team=(group.owner_name if group else None) or owner[0],
+        owner_email=(group.owner_email if group else None) or owner[1],
+        allowed_consumers=allowed(node.name, dict(node.meta)), materialized=node.materialized,
+        contract_enforced=node.contract_enforced, description=node.description.strip(), tags=sorted(node.tags),
+        columns=_columns(node, tests), constraints=sorted(c.label for c in node.constraints),
+        primary_key=_primary_key(node), relation=node.relation_name, identifier=node.identifier,
+        sla_freshness=sla.freshness_text if sla else None, sla_support=sla.support if sla else None,
+    )
+
+
+def _columns(node: Node, tests: list[DataTest]) -> list[ColumnContract]:
+    generic: dict[str, set[str]] = {}   # column (lower case) -> generic tests on it
+    for test in tests:
+        if test.column and test.generic:
+            generic.setdefault(test.column, set()).add(test.generic)
+    return [ColumnContract(
+        name=col.name, data_type=col.data_type, description=col.description.strip(), tags=sorted(col.tags),
+        constraints=sorted({c.label for c in col.constraints}), tests=sorted(generic.get(col.name.lower(), set())),
+        pii=col.pii,
+    ) for col in node.columns]
+
+
+def _primary_key(node: Node) -> list[str]:
+    """The columns of a model-level primary_key constraint, then those with a primary_key of their own."""
+    key = [name for c in node.constraints if c.type == "primary_key" for name in c.columns]
+    key += [col.name for col in node.columns if "primary_key" in col.constraint_types]
+    return list(dict.fromkeys(key))
 
 
 def public(contracts: dict[tuple[str, str, Optional[str]], ModelContract]) -> dict[tuple[str, str, Optional[str]], ModelContract]:

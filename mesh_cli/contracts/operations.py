@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,15 +12,17 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from mesh_cli.contracts.model import ModelContract, extract_contracts, public
 from mesh_cli.contracts.diff import Change, Key, Reader, diff
+from mesh_cli.state.manifest import Manifest
 from mesh_cli.contracts.store import CONTRACTS_DIR, PublishResult, publish, read_dir, read_git
 from mesh_cli.governance.deprecation import DeprecatedUse, deprecated_use
 from mesh_cli.core.errors import NotParsedError
-from mesh_cli.state.interface import STATE_DIR, interface_path, load_interface
+from mesh_cli.state.interface import interface_path, load_interface
 
 if TYPE_CHECKING:
-    from mesh_cli.app import BuildOptions, Mesh
-
-CHECK_STATE = Path(STATE_DIR) / "check"
+    from mesh_cli.governance.findings import CheckReport
+    from mesh_cli.governance.policy import Policy
+    from mesh_cli.project.context import MeshContext
+    from mesh_cli.project.links import Links
 
 
 def _load(path: Path) -> Optional[dict[str, Any]]:
@@ -43,43 +44,42 @@ class Current:
             raise NotParsedError(published)
 
 
-def current_contracts(mesh: "Mesh", options: "BuildOptions") -> Current:
-    """Every model's contract as the code defines it now (dbt parses each selected domain)."""
-    began = time.time()
-    report = mesh.check(options)
+def current_contracts(ctx: MeshContext, policy: Policy, report: CheckReport) -> Current:
+    """Every model's contract as the code defines it now, from `report`'s fresh parse of each
+    selected domain (a check just run: a domain it could not parse keeps an older manifest)."""
     reasons = dict(report.unchecked)
     contracts: dict[Key, ModelContract] = {}
     for domain in report.domains:
-        manifest_file = mesh.root / CHECK_STATE / domain / "manifest.json"
+        manifest_file = ctx.layout.domain_state(domain, check=True) / "manifest.json"
         if domain in reasons:
             continue
-        if not manifest_file.is_file() or manifest_file.stat().st_mtime < began:
+        if domain not in report.parsed or not manifest_file.is_file():
             parse = next((f for f in report.findings if f.domain == domain and f.rule == "dbt.parse"), None)
             reasons[domain] = parse.message if parse else "dbt could not parse it"
             continue
-        owner = mesh.domains[domain].owner
+        owner = ctx.domains[domain].owner
         contracts.update(extract_contracts(
-            _load(manifest_file) or {}, domain, (owner.team, owner.email) if owner else (None, None),
-            lambda model, meta, d=domain: mesh.policy.allowed_consumers(d, model, meta), mesh.domains[domain].path))
+            Manifest.load(manifest_file), domain, (owner.team, owner.email) if owner else (None, None),
+            lambda model, meta, d=domain: policy.allowed_consumers(d, model, meta), ctx.domains[domain].path))
     return Current(contracts, [d for d in report.domains if d not in reasons], reasons)
 
 
-def publish_contracts(mesh: "Mesh", options: "BuildOptions", check: bool = False) -> PublishResult:
+def publish_contracts(ctx: MeshContext, policy: Policy, report: CheckReport, check: bool = False) -> PublishResult:
     """Publish the parsed domains' contracts; unparsed domains keep theirs and are named."""
-    current = current_contracts(mesh, options)
+    current = current_contracts(ctx, policy, report)
     if check:  # a stale check must not pass because a domain could not be read
-        current.blocking(mesh.root)
-    result = publish(mesh.root, public(current.contracts), current.domains, mesh.config.name or mesh.root.name, check)
+        current.blocking(ctx.root)
+    result = publish(ctx.root, public(current.contracts), current.domains, ctx.config.name or ctx.root.name, check)
     result.skipped = current.unparsed
     return result
 
 
-def readers(mesh: "Mesh") -> list[Reader]:
+def readers(ctx: MeshContext, links: Links) -> list[Reader]:
     """Every cross-domain ref in the mesh's files, as a consumer of a producer's model."""
     found = []
-    for cross in mesh.linked.cross_refs:
+    for cross in links.cross_refs:
         ref = cross.ref
-        file = ref.file.relative_to(mesh.root) if ref.file.is_relative_to(mesh.root) else ref.file
+        file = ref.file.relative_to(ctx.root) if ref.file.is_relative_to(ctx.root) else ref.file
         # A ref in YAML is a test's (relationships: to: ref(...)); name it by its file.
         model = ref.file.stem if ref.file.suffix in (".sql", ".py") else ref.file.name
         found.append(Reader(ref.domain, model, cross.producer, ref.name,
@@ -98,18 +98,18 @@ class ColumnReads:
     """Reads consumers' SQL: compiled by their last build when there is one, else the model file
     with the ref replaced by a placeholder relation."""
 
-    def __init__(self, mesh: "Mesh") -> None:
-        self.mesh = mesh
+    def __init__(self, ctx: MeshContext) -> None:
+        self.ctx = ctx
         self.manifests: dict[str, Optional[dict[str, Any]]] = {}
 
     def manifest(self, domain: str) -> Optional[dict[str, Any]]:
         if domain not in self.manifests:
-            self.manifests[domain] = _load(interface_path(self.mesh.root, domain).parent / "manifest.json")
+            self.manifests[domain] = _load(interface_path(self.ctx.root, domain).parent / "manifest.json")
         return self.manifests[domain]
 
     def sql(self, reader: Reader, version: Optional[str]) -> Optional[tuple[str, str]]:
         """The consumer's SQL and the relation name it reads the producer's model by."""
-        file = self.mesh.root / reader.file if reader.file else None
+        file = self.ctx.root / reader.file if reader.file else None
         if file is None or not file.is_file() or file.suffix != ".sql":
             return None
         text = file.read_text(encoding="utf-8")
@@ -128,7 +128,7 @@ class ColumnReads:
 
     def test_field(self, reader: Reader) -> Optional[str]:
         """The column a relationships test in YAML compares against (`field:` beside `to: ref(...)`)."""
-        file = self.mesh.root / reader.file if reader.file else None
+        file = self.ctx.root / reader.file if reader.file else None
         if file is None or file.suffix not in (".yml", ".yaml") or not file.is_file() or not reader.line:
             return None
         lines = file.read_text(encoding="utf-8").splitlines()
@@ -180,17 +180,17 @@ class DiffReport:
                 "changes": [c.to_dict() for c in self.changes], "unparsed": self.unparsed}
 
 
-def diff_contracts(mesh: "Mesh", options: "BuildOptions", base: Optional[str] = None,
+def diff_contracts(ctx: MeshContext, policy: Policy, report: CheckReport, links: Links, base: Optional[str] = None,
                    against: Optional[Path] = None) -> DiffReport:
-    current = current_contracts(mesh, options)
-    current.blocking(mesh.root)
+    current = current_contracts(ctx, policy, report)
+    current.blocking(ctx.root)
     if base is not None:
-        published, where = read_git(mesh.root, base, current.domains), f"contracts at git revision {base}"
+        published, where = read_git(ctx.root, base, current.domains), f"contracts at git revision {base}"
     else:
-        folder = against if against is not None else mesh.root / CONTRACTS_DIR
+        folder = against if against is not None else ctx.root / CONTRACTS_DIR
         published, where = read_dir(folder, current.domains), f"contracts in {folder}"
-    changes = diff(published, current.contracts, readers(mesh))
-    reads = ColumnReads(mesh)
+    changes = diff(published, current.contracts, readers(ctx, links))
+    reads = ColumnReads(ctx)
     for change in changes:
         reads.attach(change, published)
     return DiffReport(where, changes, current.unparsed)
@@ -215,26 +215,26 @@ class DeprecationUse:
                 "producer_owner": self.producer_email, "fix": u.fix}
 
 
-def _freshest_interface(mesh: "Mesh", domain: str) -> Optional[dict[str, Any]]:
+def _freshest_interface(ctx: MeshContext, domain: str) -> Optional[dict[str, Any]]:
     """The producer's interface from whichever is newer: its last build or the last check's parse."""
-    candidates = [p for p in (interface_path(mesh.root, domain), interface_path(mesh.root, domain, mesh.root / CHECK_STATE))
+    candidates = [p for p in (interface_path(ctx.root, domain), interface_path(ctx.root, domain, ctx.layout.check))
                   if p.is_file()]
     if not candidates:
         return None
     newest = max(candidates, key=lambda p: p.stat().st_mtime)
-    return load_interface(mesh.root, domain, newest.parent.parent)
+    return load_interface(ctx.root, domain, newest.parent.parent)
 
 
-def deprecations(mesh: "Mesh", within_days: Optional[int] = None, today: Optional[date] = None) -> tuple[list[DeprecationUse], list[str]]:
+def deprecations(ctx: MeshContext, links: Links, within_days: Optional[int] = None, today: Optional[date] = None) -> tuple[list[DeprecationUse], list[str]]:
     """Refs that land on a version with a deprecation date (within `within_days` of today, or
     any), soonest first; and the producers whose interface is unknown (never built nor checked)."""
     today = today or date.today()
     horizon = today + timedelta(days=within_days) if within_days is not None else None
     interfaces: dict[str, Optional[dict[str, Any]]] = {}
     uses, unknown = [], set()
-    for cross in mesh.linked.cross_refs:
+    for cross in links.cross_refs:
         if cross.producer not in interfaces:
-            interfaces[cross.producer] = _freshest_interface(mesh, cross.producer)
+            interfaces[cross.producer] = _freshest_interface(ctx, cross.producer)
         interface = interfaces[cross.producer]
         if interface is None:
             unknown.add(cross.producer)
@@ -242,10 +242,10 @@ def deprecations(mesh: "Mesh", within_days: Optional[int] = None, today: Optiona
         use = deprecated_use(cross, interface, today)
         if use is None or (horizon is not None and use.deprecation_date > horizon):
             continue
-        owner = mesh.domains[use.consumer].owner
+        owner = ctx.domains[use.consumer].owner
         model = next((m for m in interface["models"] if m["name"] == use.name), {})
         producer_owner = (interface.get("groups", {}).get(model.get("group")) or {}).get("owner") or {}
-        producer_domain = mesh.domains[cross.producer].owner
+        producer_domain = ctx.domains[cross.producer].owner
         uses.append(DeprecationUse(use, owner.team if owner else None, owner.email if owner else None,
                                    producer_owner.get("email") or (producer_domain.email if producer_domain else None)))
     uses.sort(key=lambda u: (u.use.deprecation_date, u.use.consumer, u.use.model, u.use.producer, u.use.name))

@@ -8,10 +8,10 @@ from typing import Any, Literal, Optional, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mesh_cli.core.errors import ConfigError
+from mesh_cli.core.layout import STATE_DIR
 from mesh_cli.core.yamlfile import read_yaml
 
 CONFIG_FILE = "mesh.yml"
-DEFAULT_STATE_DIR = ".mesh"
 
 
 class _Strict(BaseModel):
@@ -55,7 +55,7 @@ class MeshConfig(_Strict):
     domain_paths: Optional[list[str]] = None
     profile: str = "mesh"
     target: Optional[str] = None
-    warehouse_dir: str = f"{DEFAULT_STATE_DIR}/warehouse"
+    warehouse_dir: str = f"{STATE_DIR}/warehouse"
     domains: dict[str, DomainSettings] = Field(default_factory=dict)
     governance: Governance = Field(default_factory=Governance)
 

@@ -9,6 +9,10 @@ class MeshError(Exception):
     """Base of every error mesh raises on purpose. `exit_code` follows dbt: 1 failure, 2 usage."""
 
     exit_code = 2
+    # Set by errors whose message ends with advice: what is wrong, said without the domain it is
+    # about (a report names it apart), and how to fix it.
+    summary = ""
+    fix = ""
 
     def __init__(self, message: str, file: Path | None = None, line: int | None = None) -> None:
         # `detail` is the message without its place, for reports that show the place apart.
@@ -51,10 +55,10 @@ class UnknownDomainError(MeshError):
         self.name, self.known = name, list(known)
         # In a file (a ref, dependencies.yml) the mesh is wrong: exit 1; on the command line, usage: exit 2.
         self.exit_code = 1 if file is not None else 2
-        super().__init__(
-            f"unknown domain '{name}'; known domains: {', '.join(known) or '(none)'}" + (f"; {hint}" if hint else ""),
-            file, line,
-        )
+        listed = f"known domains: {', '.join(known) or '(none)'}"
+        # Without a hint, the known domains are the advice.
+        self.summary, self.fix = (f"unknown domain '{name}'; {listed}", hint) if hint else (f"unknown domain '{name}'", listed)
+        super().__init__(f"{self.summary}; {self.fix}", file, line)
 
 
 class ViolationError(MeshError):
@@ -68,13 +72,10 @@ class UnknownModelError(ViolationError):
                  version: str | None = None) -> None:
         self.consumer, self.producer, self.model, self.version = consumer, producer, model, version
         what = f"'{model}'" + (f" version {version}" if version is not None else "")
-        super().__init__(
-            f"domain '{consumer}' refs model {what} of domain '{producer}', which has no such "
-            f"{'version' if version is not None else 'model'}; check the name"
-            + (" and version" if version is not None else "")
-            + f" (`mesh ls --select {producer}` lists its public models)",
-            file, line,
-        )
+        self.summary = f"refs model {what} of domain '{producer}', which has no such {'version' if version is not None else 'model'}"
+        self.fix = (f"check the name{' and version' if version is not None else ''} "
+                    f"(`mesh ls --select {producer}` lists its public models)")
+        super().__init__(f"domain '{consumer}' {self.summary}; {self.fix}", file, line)
 
 
 class AccessViolationError(ViolationError):
@@ -89,21 +90,18 @@ class AccessViolationError(ViolationError):
         # dbt gives only models an `access`; a seed or snapshot declares it in its config (or meta).
         what, allowed, how = ("", "models", "access: public") if resource_type == "model" else (
             f"{resource_type} ", "models, seeds and snapshots", "config: {access: public}")
-        super().__init__(
-            f"domain '{consumer}' refs {what}'{producer}.{model}', which is {access} to {owner}; "
-            f"only public {allowed} can be used across domains: ask the owners of '{producer}' to make it "
-            f"public ({how}) or use one of its public models",
-            file, line,
-        )
+        self.summary = f"refs {what}'{producer}.{model}', which is {access} to {owner}"
+        self.fix = (f"only public {allowed} can be used across domains: ask the owners of '{producer}' to make it "
+                    f"public ({how}) or use one of its public models")
+        super().__init__(f"domain '{consumer}' {self.summary}; {self.fix}", file, line)
 
 
 class CycleError(ViolationError):
     def __init__(self, path: Sequence[str]) -> None:
         self.path = list(path)
-        super().__init__(
-            f"domains depend on each other in a cycle: {' -> '.join(self.path)}; "
-            f"break it by moving the shared models into one domain"
-        )
+        self.summary = f"domains depend on each other in a cycle: {' -> '.join(self.path)}"
+        self.fix = "break it by moving the shared models into one domain"
+        super().__init__(f"{self.summary}; {self.fix}")
 
 
 class NotBuiltError(ViolationError):
@@ -413,11 +411,10 @@ class AmbiguousRefError(ViolationError):
         v = f", v={version}" if version is not None else ""
         domains = _listed([f"'{p}'" for p in self.producers])
         refs = _listed([f"{{{{ ref('{p}', '{name}'{v}) }}}}" for p in self.producers], "or")
-        super().__init__(
-            f"domain '{consumer}' has an ambiguous ref('{name}'{v}): domains {domains} "
-            f"{'both' if len(self.producers) == 2 else 'all'} have a {resource_type} '{name}'; write {refs}",
-            file, line,
-        )
+        self.summary = (f"has an ambiguous ref('{name}'{v}): domains {domains} "
+                        f"{'both' if len(self.producers) == 2 else 'all'} have a {resource_type} '{name}'")
+        self.fix = f"write {refs}"
+        super().__init__(f"domain '{consumer}' {self.summary}; {self.fix}", file, line)
 
 
 class CancelledError(MeshError):
@@ -426,3 +423,15 @@ class CancelledError(MeshError):
     def __init__(self, during: str) -> None:
         self.during = during
         super().__init__(f"cancelled (Ctrl-C) {during}; nothing was built")
+
+
+class UnsupportedManifestError(MeshError):
+    """A manifest.json of a schema version mesh cannot read: a dbt it does not support wrote it.
+    `version` is as found (`v13`), None when the metadata names none; `supported` lists what mesh reads."""
+
+    def __init__(self, path: Path | None, version: str | None, supported: str) -> None:
+        self.path, self.version, self.supported = path, version, supported
+        found = (f"manifest schema {version} was written by a dbt" if version else
+                 "manifest names no schema version (metadata.dbt_schema_version), so it was written by a dbt")
+        super().__init__(f"{found} this mesh does not support (it reads {supported}); rebuild the domain with "
+                         f"a supported dbt (see README: Supported versions)", path)

@@ -4,57 +4,66 @@ stays warm (dbt imported once) for the next one."""
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
-from pathlib import Path
 from typing import Any, TextIO
 
+from mesh_cli.execution.plan import SCHEMA, StepResult, WorkerJob, WorkerReply
 from mesh_cli.execution.stubs import stub_domain_packages
 
 
-def run_steps(spec: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, Any]:
-    """Run the spec's dbt steps in order, stopping at the first that fails. Each step is recorded in
-    `steps` as it starts (exit_code None until it ends), so a step that raises is known."""
+def run_steps(job: WorkerJob, steps: list[dict[str, Any]], invocations: list[str]) -> dict[str, Any]:
+    """Run the job's dbt steps in order, stopping at the first that fails. Each step is recorded in
+    `steps` as it starts (exit_code None until it ends), so a step that raises is known; the id of
+    each dbt invocation that started is added to `invocations` (dbt writes it into its artifacts)."""
     from dbt.cli.main import dbtRunner
+    from dbt_common.invocation import get_invocation_id
 
-    common = ["--project-dir", spec["project_dir"], "--profiles-dir", spec["profiles_dir"]]
-    if spec.get("target"):
-        common += ["--target", spec["target"]]
-    if spec.get("profile"):
-        common += ["--profile", spec["profile"]]
-    for command in spec["steps"]:
+    for command in job.dbt.steps:
         record: dict[str, Any] = {"command": command, "exit_code": None, "exception": None}
         steps.append(record)
-        if command != "deps" and spec.get("domain_packages"):  # after `dbt deps`, which installs them whole
-            stub_domain_packages(Path(spec["packages_dir"]), spec["domain_packages"])
-        args = [command, *common]
-        if command in ("build", "seed") and spec.get("threads"):
-            args += ["--threads", str(spec["threads"])]
-        if command == "build" and spec.get("select"):  # a model selection: tests follow by eager indirect selection
-            args += ["--select", *spec["select"]]
+        if command != "deps" and job.packages.domains:  # after `dbt deps`, which installs them whole
+            stub_domain_packages(job.packages.install_dir, job.packages.domains)
+        args = job.dbt.args(command)
         print(f"mesh: dbt {' '.join(args)}", flush=True)
+        before = get_invocation_id()
         result = dbtRunner().invoke(args)
+        if get_invocation_id() != before:   # dbt starts a new invocation only once its arguments parse
+            invocations.append(get_invocation_id())
         code = 0 if result.success else (2 if result.exception is not None else 1)
         record.update(exit_code=code, exception=str(result.exception) if result.exception is not None else None)
+        reference = _refused_reference(result.exception)
+        if reference is not None:
+            record["reference"] = reference
         if code != 0:
             break
-    outcome: dict[str, Any] = {"steps": steps}
-    if spec.get("catalog") and steps and all(s["exit_code"] == 0 for s in steps):
-        outcome["catalog"] = _catalog(spec, common)
+    outcome: dict[str, Any] = {"steps": steps, "invocations": invocations}
+    if job.dbt.catalog and steps and all(s["exit_code"] == 0 for s in steps):
+        outcome["catalog"] = _catalog(job)
     return outcome
 
 
-def _catalog(spec: dict[str, Any], common: list[str]) -> dict[str, dict[str, str]]:
+def _refused_reference(exception: BaseException | None) -> dict[str, str] | None:
+    """dbt's refusal of a ref to a private (or protected) node, as the fields it carries."""
+    from dbt.exceptions import DbtReferenceError
+
+    if not isinstance(exception, DbtReferenceError):
+        return None
+    # access is dbt's AccessType, a str enum: its str() is the word dbt's message uses
+    return {"node": exception.unique_id, "target": exception.ref_unique_id, "access": str(exception.access),
+            "scope": exception.scope}
+
+
+def _catalog(job: WorkerJob) -> dict[str, dict[str, str]]:
     """Columns and types of the selected models as the warehouse reports them (dbt's catalog).
 
     `docs generate` rewrites manifest.json and run_results.json: the build's are put back, since
     the mesh publishes that manifest (with its compiled SQL) and counts from those results."""
     from dbt.cli.main import dbtRunner
 
-    target = Path(spec["target_dir"])
+    target = job.target_dir
     saved = {name: (target / name).read_bytes() for name in ("manifest.json", "run_results.json") if (target / name).is_file()}
-    args = ["docs", "generate", "--no-compile", "--select", *spec["catalog"], *common]
+    args = job.dbt.catalog_args()
     print(f"mesh: dbt {' '.join(args)}", flush=True)
     try:
         result = dbtRunner().invoke(args)
@@ -80,19 +89,19 @@ def _release_duckdb() -> None:
 class _Job:
     """One domain job: its environment, working folder and output, restored afterwards."""
 
-    def __init__(self, job: dict[str, Any]) -> None:
+    def __init__(self, job: WorkerJob) -> None:
         self.job = job
         self.saved_env: dict[str, str | None] = {}
 
     def __enter__(self) -> "_Job":
-        for key, value in self.job["env"].items():
+        for key, value in self.job.env.items():
             self.saved_env[key] = os.environ.get(key)
             os.environ[key] = value
         self.cwd = os.getcwd()
-        os.chdir(self.job["cwd"])
+        os.chdir(self.job.cwd)
         sys.stdout.flush()
         sys.stderr.flush()
-        self.log = open(self.job["log"], "w", encoding="utf-8")
+        self.log = open(self.job.log, "w", encoding="utf-8")
         self.fds = (os.dup(1), os.dup(2))
         # At the descriptor level, so dbt's own handlers (bound to fd 1) write to the log too.
         os.dup2(self.log.fileno(), 1)
@@ -115,28 +124,41 @@ class _Job:
                 os.environ[key] = value
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
+def run_job(job: WorkerJob) -> WorkerReply:
     steps: list[dict[str, Any]] = []
+    invocations: list[str] = []
     with _Job(job):
         try:
-            outcome = run_steps(job["spec"], steps)
+            outcome = run_steps(job, steps, invocations)
         except Exception as exc:  # noqa: BLE001 - reported to the parent as the domain's failure
             if not steps or steps[-1]["exit_code"] is not None:   # after every step: the catalog
-                steps.append({"command": "docs generate" if steps else job["spec"]["steps"][0], "exit_code": None})
+                steps.append({"command": "docs generate" if steps else job.dbt.steps[0], "exit_code": None})
             steps[-1].update(exit_code=2, exception=repr(exc))
-            outcome = {"steps": steps}
+            outcome = {"steps": steps, "invocations": invocations}
         finally:
             _release_duckdb()
-    Path(job["result_file"]).write_text(json.dumps(outcome), encoding="utf-8")
-    return outcome
+    reply = WorkerReply.model_validate(outcome)
+    job.result_file.write_text(reply.model_dump_json(), encoding="utf-8")
+    return reply
+
+
+def _refused(exc: Exception) -> WorkerReply:
+    """A job this worker cannot read (another schema version, or not a job at all)."""
+    return WorkerReply(steps=(StepResult(command="job", exit_code=2, exception=f"this worker reads job schema "
+                                         f"version {SCHEMA}: {exc}"),))
 
 
 def serve(requests: TextIO, replies: TextIO) -> None:
     """Read one JSON job per line; answer each with one JSON line when it is done."""
     for line in requests:
         if line.strip():
-            outcome = run_job(json.loads(line))
-            replies.write(json.dumps(outcome) + "\n")
+            try:
+                job = WorkerJob.model_validate_json(line)
+            except ValueError as exc:   # pydantic's ValidationError included
+                reply = _refused(exc)
+            else:
+                reply = run_job(job)
+            replies.write(reply.model_dump_json() + "\n")
             replies.flush()
 
 

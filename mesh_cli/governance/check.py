@@ -5,38 +5,45 @@ fresh interfaces) into a state of their own; rules then run over the refs found 
 the parsed manifests and the SQL."""
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from mesh_cli.governance.access import check_ref
-from mesh_cli.execution.scheduler import Task, run_tasks
+from mesh_cli.core.results import DomainResult
+from mesh_cli.core.status import DomainStatus
+from mesh_cli.execution.plan import DbtCall, DomainPlan, Packages
+from mesh_cli.execution.scheduler import run_plan
+from mesh_cli.project.discovery import Domain
+from mesh_cli.state.manifest import Manifest
 from mesh_cli.governance.bypass import find_bypasses
 from mesh_cli.governance.deprecation import deprecated_use
 from mesh_cli.core.errors import (AccessViolationError, AmbiguousRefError, CycleError, MeshError, UnknownDomainError,
                              UnknownModelError)
 from mesh_cli.governance.findings import CheckReport, Finding
 from mesh_cli.governance.policy import Policy
-from mesh_cli.state.interface import STATE_DIR, STATE_ENV, load_interface, publish
+from mesh_cli.core.layout import STATE_ENV
+from mesh_cli.state.interface import load_interface, publish
 from mesh_cli.project.links import CrossRef, Links
 from mesh_cli.governance.policies import check_manifest
 from mesh_cli.state.storage import catalog_name
 from mesh_cli.core.yamlfile import line_of
+from mesh_cli.core.options import BuildOptions
+from mesh_cli.execution.pool import WorkerPool
+from mesh_cli.project.context import MeshContext
+from mesh_cli.project.links import Interfaces
+from mesh_cli.state.storage import Storages
 
-if TYPE_CHECKING:
-    from mesh_cli.app import BuildOptions, Mesh
 
 def _error_finding(policy: Policy, rule: str, domain: str, error: MeshError, model: Optional[str] = None) -> Optional[Finding]:
-    text, _, fix = error.detail.removeprefix(f"domain '{domain}' ").rpartition("; ")
-    return policy.finding(rule, domain, text, model, error.file, error.line, fix or None)
+    """A ref error as a finding of `domain`: what is wrong, said without naming the domain, and its fix."""
+    return policy.finding(rule, domain, error.summary or error.detail, model, error.file, error.line, error.fix or None)
 
 
 class Checker:
-    def __init__(self, mesh: "Mesh", policy: Policy) -> None:
-        self.mesh = mesh
+    def __init__(self, ctx: MeshContext, policy: Policy, storages: Storages, interface: Interfaces) -> None:
+        self.ctx, self.storages, self.interface = ctx, storages, interface
         self.policy = policy
-        self.state = mesh.root / STATE_DIR / "check"
+        self.state = ctx.layout.check
         self.findings: list[Finding] = []
 
     def add(self, finding: Optional[Finding]) -> None:
@@ -72,7 +79,7 @@ class Checker:
     def refs_ok(self, domain: str, links: Links, producers: list[str]) -> bool:
         """Check `domain`'s refs to `producers` against their fresh interfaces; False blocks its parse."""
         blocking = False
-        interfaces = {p: load_interface(self.mesh.root, p, self.state) for p in producers}
+        interfaces = {p: load_interface(self.ctx.root, p, self.state) for p in producers}
         for cross in (c for c in links.refs_of(domain) if c.producer in producers):
             interface = interfaces[cross.producer]
             if interface is None:
@@ -89,7 +96,7 @@ class Checker:
         return not blocking
 
     def dependencies(self, domain: str, links: Links) -> None:
-        d = self.mesh.domains[domain]
+        d = self.ctx.domains[domain]
         declared = set(d.declared) | set(d.loom)
         crosses = links.refs_of(domain)
         for producer in sorted({c.producer for c in crosses} - declared):
@@ -105,22 +112,22 @@ class Checker:
                 "deps.unused", domain, f"declares a dependency on domain '{producer}' but never refs it",
                 None, deps_file, line, f"remove `- name: {producer}` from dependencies.yml"))
 
-    def bypasses(self, domain: str, options: "BuildOptions") -> None:
+    def bypasses(self, domain: str, options: BuildOptions) -> None:
         foreign: dict[str, str] = {}
-        for other in self.mesh.domains:
+        for other in self.ctx.domains:
             if other == domain:
                 continue
-            storage = self.mesh.storage(other, options)
+            storage = self.storages.of(other)
             if storage.database is not None:
                 foreign[catalog_name(storage.database).lower()] = other
-            for interface in (load_interface(self.mesh.root, other, self.state), self.mesh.interface(other)):
+            for interface in (load_interface(self.ctx.root, other, self.state), self.interface(other)):
                 for m in (interface or {}).get("models", []):
                     if m.get("database"):
                         foreign.setdefault(str(m["database"]).lower(), other)
-        own = self.mesh.storage(domain, options).database
+        own = self.storages.of(domain).database
         if own is not None:
             foreign.pop(catalog_name(own).lower(), None)  # a shared file is the domain's own storage too
-        d = self.mesh.domains[domain]
+        d = self.ctx.domains[domain]
         for folder in (d.path / p for p in (*d.model_paths, *d.snapshot_paths)):
             for path in sorted(folder.rglob("*.sql")) if folder.is_dir() else []:
                 for hit in find_bypasses(path.read_text(encoding="utf-8", errors="replace"), foreign):
@@ -131,69 +138,88 @@ class Checker:
                         f"replace {hit.relation} with {{{{ ref('{hit.domain}', '<model>') }}}}"))
 
 
-def run_check(mesh: "Mesh", policy: Policy, options: "BuildOptions") -> CheckReport:
-    checker = Checker(mesh, policy)
-    links = mesh.linked
+def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOptions, storages: Storages,
+              interface: Interfaces, pool: WorkerPool) -> CheckReport:
+    """Every rule over the selected domains: their refs against fresh interfaces, dbt's parse of each
+    (in topological order, into the check's own state) and the policies over the parsed manifests."""
+    checker = Checker(ctx, policy, storages, interface)
     for error in links.errors:
         rule = _ref_rule(error)
-        domain = getattr(error, "consumer", None) or _domain_of(mesh, error)
+        domain = getattr(error, "consumer", None) or _domain_of(ctx, error)
         model = error.file.stem if isinstance(error, AmbiguousRefError) and error.file is not None else None
         checker.add(_error_finding(policy, rule, domain, error, model))
     try:
         selected = links.graph.select(options.select, options.exclude)
     except CycleError as cycle:
-        checker.add(policy.finding("graph.cycle", cycle.path[0], cycle.message.split("; ")[0]))
-        return CheckReport(checker.findings, sorted(mesh.domains))
+        checker.add(policy.finding("graph.cycle", cycle.path[0], cycle.summary))
+        return CheckReport(checker.findings, sorted(ctx.domains))
     needed = set(selected) | {a for d in selected for a in links.graph.ancestors(d)}
     order = links.graph.order(needed)
     blocked = {f.domain for f in checker.findings if f.severity == "error"}
-    unchecked: dict[str, str] = {}
-    tasks = []
-    for name in order:
-        domain = mesh.domains[name]
-        ups = [u for u in links.graph.upstreams(name) if u in needed]
-        storage = mesh.storage(name, options)
-
-        def before(name: str = name, ups: list[str] = ups) -> list[MeshError]:
-            # Only upstreams it refs matter to its parse; a declared but unused one does not.
-            used = sorted({c.producer for c in links.refs_of(name)})
-            missing = [u for u in used if load_interface(mesh.root, u, checker.state) is None and mesh.interface(u) is None]
-            if missing:
-                unchecked[name] = f"upstream domain '{missing[0]}' could not be parsed"
-            elif name in blocked or not checker.refs_ok(name, links, ups):
-                unchecked[name] = "its refs have errors, so dbt did not parse it; fix them first"
-            return [MeshError(unchecked[name])] if name in unchecked else []
-
-        def env(name: str = name) -> dict[str, str]:
-            return {**mesh.env(name, options), STATE_ENV: str(checker.state)}
-
-        tasks.append(Task(
-            domain=name, project_dir=domain.path, target_dir=domain.target_dir,
-            spec={"project_dir": str(domain.path), "profiles_dir": str(storage.profiles_dir), "profile": storage.profile,
-                  "target": options.target or mesh.config.target, "threads": None,
-                  "steps": (["deps"] if domain.has_packages and not domain.packages_installed else []) + ["parse"],
-                  **domain.package_spec},
-            env=env, upstreams=ups, writes=None, reads=frozenset(), before=before,
-            after=lambda name=name, domain=domain: publish(mesh.root, name, domain.target_dir, checker.state) and None,
-        ))
-    result = run_tasks(tasks, mesh.state_dir / "logs" / "check", options.workers, skip_downstream=False,
-                       pool=mesh.pool(options.workers))
+    guards = _ParseGuards(ctx, checker, links, interface, blocked)
+    plans = [_parse_plan(ctx, ctx.domains[name], storages, options, links, [u for u in links.graph.upstreams(name) if u in needed],
+                         checker.state) for name in order]
+    result = run_plan(plans, guards, ctx.layout.logs / "check", options.workers, skip_downstream=False, pool=pool)
+    unchecked = guards.unchecked
     if result.cancelled:
         raise KeyboardInterrupt  # Ctrl-C during the parses: no report is better than half of one
     for run in result.domains:
-        if run.status == "error" and run.started_at is not None:
-            checker.add(_parse_finding(mesh, policy, run.domain, run.message, run.log))
+        if run.status == DomainStatus.ERROR and run.started_at is not None:
+            checker.add(_parse_finding(ctx, policy, run))
     for name in (d for d in selected if d not in blocked):
         checker.dependencies(name, links)
         checker.bypasses(name, options)
         parsed = {r.domain: r for r in result.domains}.get(name)
         manifest_file = checker.state / name / "manifest.json"
-        if parsed is not None and parsed.status == "success" and manifest_file.is_file():
-            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-            checker.findings.extend(check_manifest(name, manifest, mesh.domains[name].path, policy))
+        if parsed is not None and parsed.status == DomainStatus.SUCCESS and manifest_file.is_file():
+            checker.findings.extend(check_manifest(name, Manifest.load(manifest_file), ctx.domains[name].path, policy))
     keep = set(selected)
     return CheckReport([f for f in checker.findings if f.domain in keep], selected,
-                       {d: why for d, why in unchecked.items() if d in keep})
+                       {d: why for d, why in unchecked.items() if d in keep},
+                       [r.domain for r in result.domains if r.status == DomainStatus.SUCCESS and r.domain in keep])
+
+
+def _parse_plan(ctx: MeshContext, domain: Domain, storages: Storages, options: BuildOptions, links: Links,
+                upstreams: list[str], state: Path) -> DomainPlan:
+    """A domain's parse for the check: into the check's own state, reading its upstreams' fresh ones."""
+    storage = storages.of(domain.name)
+    return DomainPlan(
+        domain=domain.name, project_dir=domain.path, target_dir=domain.target_dir,
+        dbt=DbtCall(project_dir=domain.path, profiles_dir=storage.profiles_dir, profile=storage.profile,
+                    target=options.target or ctx.config.target, steps=(*(("deps",) if domain.needs_deps else ()), "parse")),
+        env={**storages.env(domain.name, links.graph.upstreams(domain.name)), STATE_ENV: str(state)},
+        packages=Packages(install_dir=domain.path / domain.packages_install_path, domains=domain.domain_packages),
+        upstreams=tuple(upstreams), publish_to=state)
+
+
+class _ParseGuards:
+    """The check's answers to the scheduler: a domain is parsed only when its refs are sound, and
+    each parse is published into the check's state for its consumers' parses."""
+
+    def __init__(self, ctx: MeshContext, checker: Checker, links: Links, interface: Interfaces, blocked: set[str]) -> None:
+        self.ctx, self.checker, self.links, self.interface, self.blocked = ctx, checker, links, interface, blocked
+        self.unchecked: dict[str, str] = {}
+
+    def before(self, plan: DomainPlan) -> list[str]:
+        name = plan.domain
+        # Only upstreams it refs matter to its parse; a declared but unused one does not.
+        used = sorted({c.producer for c in self.links.refs_of(name)})
+        missing = [u for u in used
+                   if load_interface(self.ctx.root, u, self.checker.state) is None and self.interface(u) is None]
+        if missing:
+            self.unchecked[name] = f"upstream domain '{missing[0]}' could not be parsed"
+        elif name in self.blocked or not self.checker.refs_ok(name, self.links, list(plan.upstreams)):
+            self.unchecked[name] = "its refs have errors, so dbt did not parse it; fix them first"
+        return [self.unchecked[name]] if name in self.unchecked else []
+
+    def up_to_date(self, plan: DomainPlan) -> Optional[str]:
+        return None
+
+    def verify(self, plan: DomainPlan, catalog: dict[str, dict[str, str]]) -> list[str]:
+        return []
+
+    def publish(self, plan: DomainPlan) -> None:
+        publish(self.ctx.root, plan.domain, plan.target_dir, plan.publish_to)
 
 
 def _ref_rule(error: MeshError) -> str:
@@ -204,28 +230,37 @@ def _ref_rule(error: MeshError) -> str:
     return "ref.unknown" if isinstance(error, (UnknownDomainError, UnknownModelError)) else "dbt.parse"
 
 
-# dbt refuses a ref to a private model from another group at parse time; say so as a rule.
-_PRIVATE = re.compile(r"Node model\.[^.]+\.(?P<consumer>\S+) attempted to reference node model\.[^.]+\.(?P<model>\S+), "
-                      r"which is not allowed because the referenced node is private to the '(?P<group>[^']*)' group")
+def _private_ref(run: DomainResult) -> Optional[tuple[str, str, str]]:
+    """(model, the private model it refs, that model's group) when dbt refused the parse for a ref
+    from outside the group: the fields of dbt's DbtReferenceError, which the worker sends back.
+    Models only, as the finding points at the referring model's file; other refusals stay dbt.parse."""
+    steps = (run.outcome or {}).get("steps") or []
+    ref = steps[-1].get("reference") if steps else None
+    if ref is None or ref["access"] != "private" or not (ref["node"].startswith("model.") and ref["target"].startswith("model.")):
+        return None
+    # unique ids are model.<package>.<name>[.v<N>]: the name (and version) within the domain
+    return ref["node"].split(".", 2)[2], ref["target"].split(".", 2)[2], ref["scope"]
 
 
-def _parse_finding(mesh: "Mesh", policy: Policy, domain: str, message: str, log: Optional[Path]) -> Optional[Finding]:
-    reason = message.split("; see the log")[0]
-    m = _PRIVATE.search(reason)
-    if m is None:
+def _parse_finding(ctx: MeshContext, policy: Policy, run: DomainResult) -> Optional[Finding]:
+    domain, log = run.domain, run.log
+    reason = run.message.split("; see the log")[0]
+    private = _private_ref(run)
+    if private is None:
         return policy.finding("dbt.parse", domain, reason, file=log, fix=f"read {log}")
-    d = mesh.domains[domain]
-    files = [p for folder in d.source_dirs() if folder.is_dir() for p in sorted(folder.rglob(f"{m['consumer']}.sql"))]
+    # dbt refuses a ref to a private model from another group at parse time; say so as a rule.
+    consumer, model, group = private
+    d = ctx.domains[domain]
+    files = [p for folder in d.source_dirs() if folder.is_dir() for p in sorted(folder.rglob(f"{consumer}.sql"))]
     file = files[0] if files else None
-    line = line_of(file, rf"ref\(\s*['\"]{re.escape(m['model'])}['\"]") if file else None
+    line = line_of(file, rf"ref\(\s*['\"]{re.escape(model)}['\"]") if file else None
     return policy.finding(
-        "access.group", domain, f"model '{m['consumer']}' refs '{m['model']}', which is private to group "
-        f"'{m['group']}'", m["consumer"], file, line,
-        f"put '{m['consumer']}' in group '{m['group']}', or make '{m['model']}' protected")
+        "access.group", domain, f"model '{consumer}' refs '{model}', which is private to group '{group}'",
+        consumer, file, line, f"put '{consumer}' in group '{group}', or make '{model}' protected")
 
 
-def _domain_of(mesh: "Mesh", error: MeshError) -> str:
-    for name, d in mesh.domains.items():
+def _domain_of(ctx: MeshContext, error: MeshError) -> str:
+    for name, d in ctx.domains.items():
         if error.file is not None and error.file.is_relative_to(d.path):
             return name
     return ""

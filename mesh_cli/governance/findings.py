@@ -43,6 +43,7 @@ class CheckReport:
     findings: list[Finding] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)
     unchecked: dict[str, str] = field(default_factory=dict)   # domain -> why it could not be checked
+    parsed: list[str] = field(default_factory=list)   # domains dbt parsed in this check (fresh manifests)
 
     @property
     def errors(self) -> list[Finding]:

@@ -1,22 +1,20 @@
 """Governance policies over a domain's dbt manifest: contracts, docs, owners, keys, personal data, naming.
 
-Pure functions over the manifest dict (plus reading the YAML files that declare models, to point at a
+Pure functions over the manifest view (plus reading the YAML files that declare models, to point at a
 line), so they import neither dbt nor click."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from mesh_cli.governance.findings import Finding
 from mesh_cli.governance.policy import Policy
-from mesh_cli.state.nodes import is_pii, merged_meta
+from mesh_cli.state.manifest import REQUIRED, UNIQUE, Column, DataTest, Manifest, Node, as_manifest
 
 # Rules about what a model's YAML declares point at the YAML; the others at the model's SQL.
 _SQL_RULES = {"pii.exposed", "naming.layer"}
-_UNIQUE = {"unique", "primary_key"}          # constraint types that make a column unique
-_NOT_NULL = {"not_null", "primary_key"}      # constraint types that make a column not null
 
 
 @dataclass(frozen=True)
@@ -28,108 +26,102 @@ class _Issue:
     sql_line: Optional[int] = None
 
 
-def check_manifest(domain: str, manifest: dict[str, Any], project_dir: Path, policy: Policy) -> list[Finding]:
+def check_manifest(domain: str, manifest: Union[Manifest, dict[str, Any]], project_dir: Path,
+                   policy: Policy) -> list[Finding]:
     """Every governance finding on the models of `domain` (its own package) in its dbt manifest."""
-    nodes = manifest.get("nodes") or {}
-    lookup = {**nodes, **(manifest.get("sources") or {})}
-    tests = _tests_by_model(nodes)
-    personal = _PersonalData(lookup)
+    view = as_manifest(manifest)
+    personal = _PersonalData(view)
     patterns = policy.patterns()
     yaml_texts: dict[Path, Optional[str]] = {}
     found: list[tuple[tuple[str, str, str, str], Finding]] = []
-    for node in nodes.values():
-        if node.get("resource_type") != "model" or node.get("package_name") != domain:
-            continue
+    for node in view.own(domain):
         issues = [
-            *_contract(node), *_description(node), *_owner(node, manifest), *_primary_key(node, tests),
-            *_pii(node, personal), *_naming(node, patterns),
+            *_contract(node), *_description(node), *_owner(node, view),
+            *_primary_key(node, view.tests_on(node.unique_id)), *_pii(node, personal), *_naming(node, patterns),
         ]
         for issue in issues:
             if issue.rule in _SQL_RULES:
                 file, line = _sql_file(node, project_dir), issue.sql_line
             else:
                 file, line = _yaml_place(node, project_dir, yaml_texts)
-            finding = policy.finding(issue.rule, domain, issue.message, model=node["name"], file=file,
+            finding = policy.finding(issue.rule, domain, issue.message, model=node.name, file=file,
                                      line=line, fix=issue.fix)
             if finding is not None:
-                version = "" if node.get("version") is None else str(node["version"])
-                found.append(((node["name"], version, issue.rule, issue.column), finding))
+                found.append(((node.name, node.version_text or "", issue.rule, issue.column), finding))
     return [finding for _, finding in sorted(found, key=lambda pair: pair[0])]
 
 
 # --- the rules ---------------------------------------------------------------------------------
 
-def _contract(node: dict[str, Any]) -> list[_Issue]:
-    label = _label(node)
-    if not _enforced(node):
-        if _public(node):
+def _contract(node: Node) -> list[_Issue]:
+    label = node.label
+    if not node.contract_enforced:
+        if node.is_public:
             return [_Issue("contract.enforced", f"public model {label} has no enforced contract")]
         return []
     return [
-        _Issue("contract.data-types", f"model {label} has an enforced contract but column '{name}' has no data_type",
-               column=name, fix=f"Add `data_type:` to column '{name}' of {label}.")
-        for name, column in sorted((node.get("columns") or {}).items()) if not column.get("data_type")
+        _Issue("contract.data-types", f"model {label} has an enforced contract but column '{c.name}' has no data_type",
+               column=c.name, fix=f"Add `data_type:` to column '{c.name}' of {label}.")
+        for c in sorted(node.columns, key=lambda c: c.name) if not c.data_type
     ]
 
 
-def _description(node: dict[str, Any]) -> list[_Issue]:
-    if _public(node) and not (node.get("description") or "").strip():
-        return [_Issue("docs.description", f"public model {_label(node)} has no description")]
+def _description(node: Node) -> list[_Issue]:
+    if node.is_public and not node.description.strip():
+        return [_Issue("docs.description", f"public model {node.label} has no description")]
     return []
 
 
-def _owner(node: dict[str, Any], manifest: dict[str, Any]) -> list[_Issue]:
-    if not _public(node):
+def _owner(node: Node, manifest: Manifest) -> list[_Issue]:
+    if not node.is_public:
         return []
-    label, group = _label(node), node.get("group")
+    label, group = node.label, node.group
     if not group:
         return [_Issue("owner.group", f"public model {label} has no group")]
-    declared = (manifest.get("groups") or {}).get(f"group.{node['package_name']}.{group}") or {}
-    if (declared.get("owner") or {}).get("email"):
+    declared = manifest.group(node.package, group)
+    if declared is not None and declared.owner_email:
         return []
-    where = f" in {declared['original_file_path']}" if declared.get("original_file_path") else ""
+    where = f" in {declared.original_file_path}" if declared is not None and declared.original_file_path else ""
     return [_Issue("owner.group", f"public model {label} is in group '{group}', whose owner has no email",
                    fix=f"Add `email:` to the owner of group '{group}'{where}.")]
 
 
-def _primary_key(node: dict[str, Any], tests: dict[str, list[dict[str, Any]]]) -> list[_Issue]:
-    if not _public(node):
+def _primary_key(node: Node, tests: list[DataTest]) -> list[_Issue]:
+    if not node.is_public:
         return []
     # A key is a set of columns declared unique together; a model-level constraint may span several
     # columns (a composite primary key), which counts as a key when every one of them is not null.
     keys: list[frozenset[str]] = []
     not_null: set[str] = set()
-    for name, column in (node.get("columns") or {}).items():
-        types = {c.get("type") for c in column.get("constraints") or []}
-        if types & _UNIQUE:
-            keys.append(frozenset({name.lower()}))
-        if types & _NOT_NULL:
-            not_null.add(name.lower())
-    for constraint in node.get("constraints") or []:
-        columns = frozenset(c.lower() for c in constraint.get("columns") or [])
-        if constraint.get("type") in _UNIQUE and columns:
+    for column in node.columns:
+        if column.constraint_types & UNIQUE:
+            keys.append(frozenset({column.name.lower()}))
+        if column.constraint_types & REQUIRED:
+            not_null.add(column.name.lower())
+    for constraint in node.constraints:
+        columns = frozenset(c.lower() for c in constraint.columns)
+        if constraint.type in UNIQUE and columns:
             keys.append(columns)
-        if constraint.get("type") in _NOT_NULL:
+        if constraint.type in REQUIRED:
             not_null |= columns
-    for test in tests.get(node["unique_id"], []):
-        name, column = (test.get("test_metadata") or {}).get("name"), (test.get("column_name") or "").lower()
-        if column and name == "unique":
-            keys.append(frozenset({column}))
-        elif column and name == "not_null":
-            not_null.add(column)
+    for test in tests:
+        if test.column and test.generic == "unique":
+            keys.append(frozenset({test.column}))
+        elif test.column and test.generic == "not_null":
+            not_null.add(test.column)
     if any(key <= not_null for key in keys):
         return []
     nullable = sorted({c for key in keys if len(key) == 1 for c in key} - not_null)
     fix = f"Add a not_null test or constraint to '{nullable[0]}'." if nullable else None
     return [_Issue("model.primary-key",
-                   f"public model {_label(node)} has no primary key: no column is both unique and not null",
+                   f"public model {node.label} has no primary key: no column is both unique and not null",
                    fix=fix)]
 
 
-def _pii(node: dict[str, Any], personal: _PersonalData) -> list[_Issue]:
-    if not _public(node):
+def _pii(node: Node, personal: _PersonalData) -> list[_Issue]:
+    if not node.is_public:
         return []
-    label, raw_code = _label(node), node.get("raw_code") or ""
+    label, raw_code = node.label, node.raw_code
     issues = []
     for name, origin in sorted(personal.exposed(node).items()):
         source = f" (from '{origin}')" if origin else ""
@@ -141,14 +133,14 @@ def _pii(node: dict[str, Any], personal: _PersonalData) -> list[_Issue]:
     return issues
 
 
-def _naming(node: dict[str, Any], patterns: dict[str, str]) -> list[_Issue]:
+def _naming(node: Node, patterns: dict[str, str]) -> list[_Issue]:
     layer = _layer(node, patterns)
     pattern = patterns.get(layer) if layer else None
-    if pattern is None or re.search(pattern, node["name"]):
+    if pattern is None or re.search(pattern, node.name):
         return []
     return [_Issue("naming.layer",
-                   f"model {_label(node)} in layer '{layer}' does not match the naming pattern '{pattern}'",
-                   fix=f"Rename '{node['name']}' to match '{pattern}', the naming pattern of layer '{layer}'.")]
+                   f"model {node.label} in layer '{layer}' does not match the naming pattern '{pattern}'",
+                   fix=f"Rename '{node.name}' to match '{pattern}', the naming pattern of layer '{layer}'.")]
 
 
 # --- personal data -----------------------------------------------------------------------------
@@ -157,46 +149,40 @@ class _PersonalData:
     """Which columns of a node hold personal data: marked so on the node, or passed through under the
     same name, unmasked, from a node it depends on. Memoised, as lineage is shared between models."""
 
-    def __init__(self, lookup: dict[str, dict[str, Any]]) -> None:
-        self.lookup = lookup
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
         self.memo: dict[str, dict[str, Optional[str]]] = {}
 
-    def exposed(self, node: dict[str, Any]) -> dict[str, Optional[str]]:
+    def exposed(self, node: Node) -> dict[str, Optional[str]]:
         """Unmasked personal-data columns of `node`, each with the upstream it came from (None: its own mark)."""
-        uid = node.get("unique_id") or ""
-        if uid in self.memo:
-            return self.memo[uid]
-        self.memo[uid] = {}  # a cycle (never in a valid manifest) must not recurse forever
-        columns = node.get("columns") or {}
+        if node.unique_id in self.memo:
+            return self.memo[node.unique_id]
+        self.memo[node.unique_id] = {}  # a cycle (never in a valid manifest) must not recurse forever
         upstream: dict[str, str] = {}
-        for parent_id in sorted((node.get("depends_on") or {}).get("nodes") or []):
-            parent = self.lookup.get(parent_id)
+        for parent_id in sorted(node.depends_on):
+            parent = self.manifest.get(parent_id)
             if parent is not None:
                 for name in self.exposed(parent):
-                    upstream.setdefault(name.lower(), _node_name(parent, node.get("package_name")))
+                    upstream.setdefault(name.lower(), _node_name(parent, node.package))
         result: dict[str, Optional[str]] = {}
-        for name, column in columns.items():
-            if _masked(node, name, column):
+        for column in node.columns:
+            if _masked(node, column):
                 continue
-            if _marked(column):
-                result[name] = None
-            elif name.lower() in upstream:
-                result[name] = upstream[name.lower()]
-        self.memo[uid] = result
+            if column.pii:
+                result[column.name] = None
+            elif column.name.lower() in upstream:
+                result[column.name] = upstream[column.name.lower()]
+        self.memo[node.unique_id] = result
         return result
 
 
-def _marked(column: dict[str, Any]) -> bool:
-    return is_pii(column)
-
-
-def _masked(node: dict[str, Any], name: str, column: dict[str, Any]) -> bool:
-    if merged_meta(column).get("masked") is True:
+def _masked(node: Node, column: Column) -> bool:
+    if column.masked:
         return True
     # mask_email('email'), mesh_macros.mask_email('c.email'), mask_phone(email, ...): any mask_* macro
     # whose first argument is the column, bare, quoted or qualified by a table alias.
-    call = rf"\bmask_\w*\s*\(\s*['\"]?(?:\w+\.)*\"?{re.escape(name)}\"?['\"]?\s*[,)]"
-    return re.search(call, node.get("raw_code") or "", re.IGNORECASE) is not None
+    call = rf"\bmask_\w*\s*\(\s*['\"]?(?:\w+\.)*\"?{re.escape(column.name)}\"?['\"]?\s*[,)]"
+    return re.search(call, node.raw_code, re.IGNORECASE) is not None
 
 
 def _column_line(raw_code: str, name: str) -> Optional[int]:
@@ -212,39 +198,29 @@ def _column_line(raw_code: str, name: str) -> Optional[int]:
 
 # --- where things are ---------------------------------------------------------------------------
 
-def _tests_by_model(nodes: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    tests: dict[str, list[dict[str, Any]]] = {}
-    for node in nodes.values():
-        if node.get("resource_type") == "test" and node.get("attached_node"):
-            tests.setdefault(node["attached_node"], []).append(node)
-    return tests
-
-
-def _layer(node: dict[str, Any], patterns: dict[str, str]) -> Optional[str]:
-    if _public(node):
+def _layer(node: Node, patterns: dict[str, str]) -> Optional[str]:
+    if node.is_public:
         return "public"
     # The first part is the model path (models/); the file name is not a folder.
-    folders = Path(node.get("original_file_path") or "").parts[1:-1]
+    folders = Path(node.original_file_path or "").parts[1:-1]
     return next((folder for folder in folders if folder in patterns), None)
 
 
-def _sql_file(node: dict[str, Any], project_dir: Path) -> Optional[Path]:
-    path = node.get("original_file_path")
-    return project_dir / path if path else None
+def _sql_file(node: Node, project_dir: Path) -> Optional[Path]:
+    return project_dir / node.original_file_path if node.original_file_path else None
 
 
-def _yaml_place(node: dict[str, Any], project_dir: Path,
+def _yaml_place(node: Node, project_dir: Path,
                 texts: dict[Path, Optional[str]]) -> tuple[Optional[Path], Optional[int]]:
     """The YAML file declaring the model and the line of its `- name:` entry; its SQL file when no YAML
     declares it (e.g. access set in a config() block)."""
-    patch = node.get("patch_path")
-    if not patch:
+    if not node.patch_path:
         return _sql_file(node, project_dir), None
-    file = project_dir / patch.split("://", 1)[-1]
+    file = project_dir / node.patch_path.split("://", 1)[-1]
     if file not in texts:
         texts[file] = file.read_text(encoding="utf-8") if file.is_file() else None
     text = texts[file]
-    return file, (_yaml_line(text, node["name"]) if text is not None else None)
+    return file, (_yaml_line(text, node.name) if text is not None else None)
 
 
 def _yaml_line(text: str, name: str) -> Optional[int]:
@@ -265,23 +241,8 @@ def _yaml_line(text: str, name: str) -> Optional[int]:
 
 # --- node facts ---------------------------------------------------------------------------------
 
-def _public(node: dict[str, Any]) -> bool:
-    return node.get("access") == "public"
-
-
-def _enforced(node: dict[str, Any]) -> bool:
-    contract = node.get("contract") or ((node.get("config") or {}).get("contract")) or {}
-    return contract.get("enforced") is True
-
-
-def _label(node: dict[str, Any]) -> str:
-    version = node.get("version")
-    return f"'{node['name']}'" + ("" if version is None else f" v{version}")
-
-
-def _node_name(node: dict[str, Any], package: Optional[str]) -> str:
+def _node_name(node: Node, package: str) -> str:
     """A node's name as a message shows it: a source by its source, another domain's model by its domain."""
-    if node.get("resource_type") == "source":
-        return f"{node.get('source_name')}.{node['name']}"
-    own = node.get("package_name") in (None, package)
-    return node["name"] if own else f"{node['package_name']}.{node['name']}"
+    if node.resource_type == "source":
+        return f"{node.source_name}.{node.name}"
+    return node.name if node.package in ("", package) else f"{node.package}.{node.name}"

@@ -8,11 +8,12 @@ from typing import Any, Optional
 
 from mesh_cli.core.config import MeshConfig, Owner
 from mesh_cli.core.errors import ConfigError, DiscoveryError, DuplicateDomainError
+from mesh_cli.core.layout import STATE_DIR
 from mesh_cli.core.yamlfile import read_yaml
 
 PROJECT_FILE = "dbt_project.yml"
 # Build outputs and tool folders never hold a domain.
-SKIP_DIRS = {"target", "dbt_packages", "dbt_modules", "logs", ".mesh", ".git", "node_modules",
+SKIP_DIRS = {"target", "dbt_packages", "dbt_modules", "logs", STATE_DIR, ".git", "node_modules",
              ".venv", "venv", "__pycache__", ".pytest_cache"}
 
 
@@ -51,6 +52,11 @@ class Domain:
     def package_spec(self) -> dict[str, Any]:
         """What the worker needs to stub the domains this project installs as packages (mesh_cli/stubs.py)."""
         return {"packages_dir": str(self.path / self.packages_install_path), "domain_packages": list(self.domain_packages)}
+
+    @property
+    def needs_deps(self) -> bool:
+        """Whether `dbt deps` must run before dbt can parse the project."""
+        return self.has_packages and not self.packages_installed
 
     @property
     def has_packages(self) -> bool:

@@ -1,20 +1,44 @@
 """Links between domains: resolves each ref found in the files to the domain it reads from."""
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
-from mesh_cli.governance.access import node_of, one_arg_producers
 from mesh_cli.project.discovery import Domain
 from mesh_cli.core.errors import AmbiguousRefError, MeshError, UnknownDomainError, UnknownModelError
 from mesh_cli.project.graph import MeshGraph
-from mesh_cli.state.interface import find_mesh_root, load_interface
 from mesh_cli.project.refs import Ref, refable_nodes, scan_refs
 from mesh_cli.project.scancache import ScanCache
 from mesh_cli.core.yamlfile import line_of
+
+
+PUBLIC = "public"
+
+
+def versions_of(models: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [m for m in models if m["name"] == name]
+
+
+def node_of(interface: dict[str, Any], name: str, version: Optional[str] = None) -> Optional[dict[str, Any]]:
+    """The node a ref lands on: the pinned version, else the latest one (as dbt resolves it)."""
+    found = versions_of(interface.get("models", []), name)
+    if version is not None:
+        found = [m for m in found if str(m["version"]) == str(version)]
+    latest = [m for m in found if str(m.get("version")) == str(m.get("latest_version"))]
+    return (latest or found or [None])[0]
+
+
+def one_arg_producers(access: Mapping[str, Optional[str]]) -> tuple[list[str], list[str]]:
+    """Where a one-argument ref to a name of other domains may land: (candidates, refused).
+
+    `access` maps each other domain whose files define the name to the access its published
+    interface gives that node, or None when unknown (never built, or added since). Candidates are
+    the public ones and, conservatively, the unknown ones (they may turn out public); refused are
+    those known not to be public."""
+    candidates = sorted(d for d, a in access.items() if a is None or a == PUBLIC)
+    refused = sorted(d for d, a in access.items() if a is not None and a != PUBLIC)
+    return candidates, refused
 
 
 @dataclass(frozen=True)
@@ -90,20 +114,13 @@ def _resolve(ref: Ref, domain: Domain, domains: dict[str, Domain], names: dict[s
     return [CrossRef(ref, owner) for owner in refused], None
 
 
-def published(domains: list[Domain]) -> Interfaces:
-    """The last good build's interfaces of the mesh these domains belong to (found as the plugin
-    finds it: $MESH_ROOT, else the folder above them holding `.mesh/state`)."""
-    root = find_mesh_root(Path(os.path.commonpath([d.path for d in domains]))) if domains else None
-    return (lambda name: load_interface(root, name)) if root is not None else (lambda name: None)
-
-
 def link(domains: list[Domain], cache: Optional[ScanCache] = None, interfaces: Optional[Interfaces] = None) -> Links:
-    """`interfaces`: each domain's published interface (default: `published(domains)`), which tells
+    """`interfaces`: each domain's published interface (None when never built), which tells
     one-argument refs where they land."""
     by_name = {d.name: d for d in domains}
     kinds = {d.name: refable_nodes(d, cache) for d in domains}
     names = {name: set(found) for name, found in kinds.items()}
-    interfaces = interfaces or published(domains)
+    interfaces = interfaces or (lambda name: None)
     # Local packages' models are refable without a project name.
     for d in domains:
         for package in d.packages:

@@ -3,7 +3,6 @@
 Everything is checked before the first file is written, and no existing file is ever overwritten."""
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -18,8 +17,9 @@ from mesh_cli.core.config import CONFIG_FILE, MeshConfig, load_config
 from mesh_cli.project.discovery import PROJECT_FILE, Domain, discover
 from mesh_cli.core.errors import (DiscoveryError, DomainExistsError, FilesExistError, InvalidDomainNameError,
                              InvalidEmailError, NoDomainFolderError, NotAMeshError, UnknownDomainError)
-from mesh_cli.state.storage import DEFAULT_PROFILES
+from mesh_cli.core.layout import DEFAULT_PROFILES
 from mesh_cli.core.yamlfile import read_yaml
+from mesh_cli.project.meshfile import with_owner, yaml_scalar
 
 TEMPLATES = Path(__file__).parent / "templates"
 DBT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -62,14 +62,6 @@ def _render(template: Optional[str], values: dict[str, str]) -> str:
     return Template((TEMPLATES / template).read_text(encoding="utf-8")).substitute(values)
 
 
-def _yaml_scalar(value: str) -> str:
-    """A YAML-safe scalar: plain when YAML reads it back unchanged, else a JSON string (valid YAML
-    whatever it holds: ':', '#', quotes)."""
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.@+-]*", value) and yaml.safe_load(value) == value:
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
 def _blocked(root: Path, relative: str) -> Optional[Path]:
     """The path that stops `relative` from being written without overwriting anything, if any."""
     target = root / relative
@@ -100,7 +92,7 @@ def init_mesh(directory: Path) -> Scaffolded:
     if root.exists() and not root.is_dir():
         raise FilesExistError(root.parent, [root], "choose a folder for the new mesh")
     name = root.name
-    values = {"name": name, "name_yaml": _yaml_scalar(name)}
+    values = {"name": name, "name_yaml": yaml_scalar(name)}
     files = {dest: _render(template, values) for template, dest in MESH_FILES}
     # The same profile mesh writes for a mesh without one, so the two never drift apart.
     files["profiles/profiles.yml"] += DEFAULT_PROFILES.format(name=MeshConfig().profile)
@@ -135,11 +127,11 @@ def new_domain(project_dir: Path, name: str, team: str, email: str, depends_on: 
     macros = _macros_package(root)
     files = _domain_files(name, config.profile, team, email, upstreams, folder, macros)
     result = Scaffolded(root)
-    mesh_yml = _with_owner(config_file, name, team, email) if config_file is not None else None
+    mesh_yml = with_owner(config_file, name, team, email) if config_file is not None else None
     if config_file is not None and mesh_yml is None:
         result.notes.append(f"{config_file} was left as it is (its domains: section is not a block mapping "
                             f"mesh can extend safely); add the owner by hand under domains: "
-                            f"{name}: {{owner: {{team: {_yaml_scalar(team)}, email: {_yaml_scalar(email)}}}}}")
+                            f"{name}: {{owner: {{team: {yaml_scalar(team)}, email: {yaml_scalar(email)}}}}}")
     if macros is None:
         result.notes.append(f"no shared macros package ({MACROS_PACKAGE}) at {root / 'macros'}: the domain "
                             f"installs no packages.yml")
@@ -212,8 +204,8 @@ def _domain_files(name: str, profile: str, team: str, email: str, depends_on: li
               else "cast(amount_cents / 100.0 as decimal(18, 2))")
     values = {
         "name": name, "profile": profile, "group": f"{name}_team", "model": model, "amount": amount,
-        "team": _yaml_scalar(team), "email": _yaml_scalar(email), "upstream_hint": hint,
-        "macros": _yaml_scalar(Path(os.path.relpath(macros, folder)).as_posix()) if macros is not None else "",
+        "team": yaml_scalar(team), "email": yaml_scalar(email), "upstream_hint": hint,
+        "macros": yaml_scalar(Path(os.path.relpath(macros, folder)).as_posix()) if macros is not None else "",
         "projects": "".join(f"  - name: {u}\n" for u in depends_on).rstrip("\n"),
     }
     plan: list[tuple[str, str]] = [
@@ -231,35 +223,3 @@ def _domain_files(name: str, profile: str, team: str, email: str, depends_on: li
     if depends_on:
         plan.append(("domain/dependencies.yml.tmpl", "dependencies.yml"))
     return {dest: _render(template, values) for template, dest in plan}
-
-
-def _with_owner(config_file: Path, name: str, team: str, email: str) -> Optional[str]:
-    """mesh.yml with `domains.<name>.owner` added as text, so its comments and layout survive; None
-    when the file's layout is not one this can extend safely (the result is verified by parsing)."""
-    text = config_file.read_text(encoding="utf-8")
-    before = read_yaml(config_file) or {}
-    owner = f"owner: {{team: {_yaml_scalar(team)}, email: {_yaml_scalar(email)}}}"
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    start = next((i for i, line in enumerate(lines) if re.match(r"^domains:\s*(\{\s*\})?\s*(#.*)?$", line)), None)
-    if start is None:
-        new = lines + [f"domains:\n  {name}:\n    {owner}\n"]
-    elif "{" in lines[start]:  # `domains: {}`
-        new = lines[:start] + [f"domains:\n  {name}:\n    {owner}\n"] + lines[start + 1:]
-    else:
-        block = [i for i in range(start + 1, len(lines)) if lines[i].strip()]
-        end = next((i for i in block if not lines[i][0].isspace() and not lines[i].startswith("#")), len(lines))
-        children = [i for i in block if i < end and lines[i][0].isspace() and not lines[i].lstrip().startswith("#")]
-        if not children:
-            return None
-        indent = re.match(r"^\s*", lines[children[0]]).group(0)  # type: ignore[union-attr]
-        last = children[-1] + 1
-        new = lines[:last] + [f"{indent}{name}:\n{indent}{indent}{owner}\n"] + lines[last:]
-    result = "".join(new)
-    expected = dict(before)
-    expected["domains"] = {**(before.get("domains") or {}), name: {"owner": {"team": team, "email": email}}}
-    try:
-        return result if yaml.safe_load(result) == expected else None
-    except yaml.YAMLError:
-        return None

@@ -9,15 +9,26 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Protocol
 
 import networkx as nx
 
 from mesh_cli.core.errors import InvalidSelectorError, SelectionNotParsedError, UnknownSelectedModelError
 
-if TYPE_CHECKING:
-    from mesh_cli.project.graph import MeshGraph
-    from mesh_cli.app import Mesh
+
+
+class DomainGraph(Protocol):
+    """What selection needs of the domain graph (project.graph.MeshGraph, which parses its
+    words with this module, so this module does not import it)."""
+
+    @property
+    def domains(self) -> list[str]: ...
+
+    def order(self) -> list[str]: ...
+
+    def expand(self, word: "Word") -> set[str]: ...
+
+    def select(self, select: Iterable[str], exclude: Iterable[str]) -> list[str]: ...
 
 _WORD = re.compile(r"^(?P<at>@)?(?P<up>\d*\+)?(?P<name>[^+@]+)(?P<down>\+\d*)?$")
 
@@ -100,7 +111,7 @@ def _roots(models: nx.DiGraph, word: Word, option: str) -> list[str]:
     raise UnknownSelectedModelError(word.text, option, word.name, [prefix + c for c in close])
 
 
-def _model_nodes(domains: "MeshGraph", models: nx.DiGraph, missing: list[str], word: Word, option: str) -> set[str]:
+def _model_nodes(domains: DomainGraph, models: nx.DiGraph, missing: list[str], word: Word, option: str) -> set[str]:
     # The model graph of a domain comes from its manifest: every domain the word may reach needs one,
     # or the walk would silently stop at it. Its domain-level twin names those domains.
     unparsed = sorted(domains.expand(word) & set(missing))
@@ -109,7 +120,7 @@ def _model_nodes(domains: "MeshGraph", models: nx.DiGraph, missing: list[str], w
     return set().union(*(expand(models, root, word) for root in _roots(models, word, option)))
 
 
-def resolve(domains: "MeshGraph", models: Optional[nx.DiGraph], missing: list[str],
+def resolve(domains: DomainGraph, models: Optional[nx.DiGraph], missing: list[str],
             select: Iterable[str] = (), exclude: Iterable[str] = ()) -> Selection:
     """Resolve --select/--exclude words. `models` (keys `domain.model[.vN]`, attributes `domain`,
     `version`, `kind`) is only read when a model word is given; `missing` lists the domains it lacks."""
@@ -160,17 +171,3 @@ def dbt_selector(node: dict[str, Any]) -> str:
     if node.get("resource_type") == "source":
         return f"source:{node['package_name']}.{node['source_name']}.{node['name']}"
     return ".".join(node["fqn"])
-
-
-def selection_of(mesh: "Mesh", select: Iterable[str] = (),
-                 exclude: Iterable[str] = ()) -> tuple[Selection, dict[str, list[str]]]:
-    """The selection over `mesh`, and the dbt --select arguments of each domain built in part."""
-    select, exclude = list(select), list(exclude)
-    if not any(w.is_model for w in parse_words([*select, *exclude])):
-        return resolve(mesh.graph, None, [], select, exclude), {}
-    from mesh_cli.catalog.lineage import MeshLineage  # imports sqlglot: only when a model word needs the model graph
-
-    lineage = MeshLineage(mesh, newest=True)
-    chosen = resolve(mesh.graph, lineage.graph, lineage.missing, select, exclude)
-    selectors = {d: [dbt_selector(lineage.nodes[k]) for k in keys] for d, keys in chosen.nodes.items() if keys is not None}
-    return chosen, selectors

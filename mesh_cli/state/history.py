@@ -13,17 +13,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
-from mesh_cli.execution.scheduler import BuildResult, DomainResult
-from mesh_cli.state.changes import staleness
+from mesh_cli.core.results import BuildResult, DomainResult, dbt_run_results
+# As RunStatus: this module's own DomainStatus is a row of `mesh status`.
+from mesh_cli.core.status import DONE, BuildStatus
+from mesh_cli.core.status import DomainStatus as RunStatus
 from mesh_cli.core.errors import HistoryError, UnknownBuildError
-from mesh_cli.state.interface import STATE_DIR
+from mesh_cli.core.options import BuildOptions
+from mesh_cli.core.layout import Layout
 
-if TYPE_CHECKING:
-    from mesh_cli.app import BuildOptions, Mesh
-
-HISTORY_FILE = "history.sqlite"
 SCHEMA_VERSION = 1
 _FAILED = ("error", "fail", "runtime error")   # dbt's node statuses that mean it did not pass
 
@@ -71,7 +70,7 @@ CREATE TABLE model_runs (
 
 
 def history_path(root: Path) -> Path:
-    return root / STATE_DIR / HISTORY_FILE
+    return Layout(root).history
 
 
 def local_time(epoch: Optional[float]) -> Optional[str]:
@@ -85,7 +84,7 @@ class Build:
     started_at: float
     ended_at: float
     elapsed: float
-    status: str                       # success, error or cancelled
+    status: BuildStatus
     command: str
     selection: str                    # the selection words as given, "" for every domain
     workers: Optional[int]
@@ -94,7 +93,7 @@ class Build:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "started_at": local_time(self.started_at), "ended_at": local_time(self.ended_at),
-                "elapsed": round(self.elapsed, 2), "status": self.status, "command": self.command,
+                "elapsed": round(self.elapsed, 2), "status": self.status.value, "command": self.command,
                 "selection": self.selection, "workers": self.workers, "success": self.success,
                 "domains": self.domains}
 
@@ -103,7 +102,7 @@ class Build:
 class DomainRun:
     build_id: int
     domain: str
-    status: str
+    status: RunStatus
     started_at: Optional[float]
     elapsed: float
     message: str
@@ -111,7 +110,7 @@ class DomainRun:
     counts: dict[str, dict[str, int]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"build_id": self.build_id, "domain": self.domain, "status": self.status,
+        return {"build_id": self.build_id, "domain": self.domain, "status": self.status.value,
                 "started_at": local_time(self.started_at), "elapsed": round(self.elapsed, 2),
                 "message": self.message, "log": self.log, "counts": self.counts}
 
@@ -220,19 +219,6 @@ def _epoch(iso: Optional[str]) -> Optional[float]:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()   # 3.10 does not read "Z"
 
 
-def _dbt_results(target_dir: Optional[Path], since: Optional[float]) -> Optional[dict[str, Any]]:
-    """dbt's run_results.json of this domain, only when this build wrote it."""
-    if target_dir is None or since is None:
-        return None
-    path = target_dir / "run_results.json"
-    try:
-        if path.stat().st_mtime < since:
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):   # missing, or half-written by a dbt that died: no per-model rows
-        return None
-
-
 def _model_row(build_id: int, domain: str, r: dict[str, Any]) -> tuple[Any, ...]:
     execute = next((t for t in r.get("timing") or [] if t.get("name") == "execute"), {})
     rows = (r.get("adapter_response") or {}).get("rows_affected")
@@ -241,10 +227,10 @@ def _model_row(build_id: int, domain: str, r: dict[str, Any]) -> tuple[Any, ...]
             rows if isinstance(rows, int) else None, r.get("message"))
 
 
-def _build_status(result: BuildResult) -> str:
-    if result.cancelled or any(d.status == "cancelled" for d in result.domains):
-        return "cancelled"
-    return "success" if result.success else "error"
+def _build_status(result: BuildResult) -> BuildStatus:
+    if result.cancelled or any(d.status == RunStatus.CANCELLED for d in result.domains):
+        return BuildStatus.CANCELLED
+    return BuildStatus.SUCCESS if result.success else BuildStatus.ERROR
 
 
 def record(root: Path, result: BuildResult, command: str, selection: str, workers: Optional[int],
@@ -266,19 +252,20 @@ def record(root: Path, result: BuildResult, command: str, selection: str, worker
 
 
 def _record_domain(conn: sqlite3.Connection, build_id: int, d: DomainResult, target_dir: Optional[Path]) -> None:
-    dbt = _dbt_results(target_dir, d.started_at)
+    # dbt's results of this domain, only when this build's dbt wrote them (not a half-written file)
+    dbt = dbt_run_results(target_dir, d.invocations) if target_dir is not None else None
     results = (dbt or {}).get("results") or []
     # compiled SQL is in the domain's manifest already; keep the history small
     kept = None if dbt is None else json.dumps({**dbt, "results": [{k: v for k, v in r.items() if k != "compiled_code"}
                                                                  for r in results]})
     conn.execute("INSERT INTO domain_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 (build_id, d.domain, d.status, d.started_at, d.elapsed, d.message,
+                 (build_id, d.domain, d.status.value, d.started_at, d.elapsed, d.message,
                   str(d.log) if d.log else None, json.dumps(d.counts, sort_keys=True), kept))
     conn.executemany("INSERT OR REPLACE INTO model_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      [_model_row(build_id, d.domain, r) for r in results if r.get("unique_id")])
 
 
-def record_safely(root: Path, result: BuildResult, options: "BuildOptions", target_dirs: dict[str, Path]) -> list[str]:
+def record_safely(root: Path, result: BuildResult, options: BuildOptions, target_dirs: dict[str, Path]) -> list[str]:
     """record(), for `mesh build`: a history that cannot be written is a warning, never a failed build."""
     command = "build --changed" if options.changed else "build"
     try:
@@ -288,14 +275,20 @@ def record_safely(root: Path, result: BuildResult, options: "BuildOptions", targ
     return []
 
 
+def _words(*statuses: RunStatus) -> str:
+    """Statuses as SQL literals (our own words, never input)."""
+    return ", ".join(f"'{s.value}'" for s in sorted(statuses))
+
+
 _BUILD_COLUMNS = ("b.id, b.started_at, b.ended_at, b.elapsed, b.status, b.command, b.selection, b.workers, b.success, "
-                  "COALESCE(SUM(d.status IN ('success', 'unchanged')), 0), COALESCE(SUM(d.status = 'error'), 0), "
-                  "COALESCE(SUM(d.status = 'skipped'), 0), COALESCE(SUM(d.status = 'cancelled'), 0)")
+                  f"COALESCE(SUM(d.status IN ({_words(*DONE)})), 0), COALESCE(SUM(d.status = {_words(RunStatus.ERROR)}), 0), "
+                  f"COALESCE(SUM(d.status = {_words(RunStatus.SKIPPED)}), 0), "
+                  f"COALESCE(SUM(d.status = {_words(RunStatus.CANCELLED)}), 0)")
 
 
 def _build(row: tuple[Any, ...]) -> Build:
     counts = dict(zip(("ok", "failed", "skipped", "cancelled"), (int(n) for n in row[9:13])))
-    return Build(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]), counts)
+    return Build(row[0], row[1], row[2], row[3], BuildStatus(row[4]), row[5], row[6], row[7], bool(row[8]), counts)
 
 
 def builds(root: Path, limit: int = 20) -> list[Build]:
@@ -309,7 +302,7 @@ def builds(root: Path, limit: int = 20) -> list[Build]:
 
 
 def _domain_run(row: tuple[Any, ...]) -> DomainRun:
-    return DomainRun(row[0], row[1], row[2], row[3], row[4], row[5], row[6], json.loads(row[7]))
+    return DomainRun(row[0], row[1], RunStatus(row[2]), row[3], row[4], row[5], row[6], json.loads(row[7]))
 
 
 _DOMAIN_COLUMNS = "build_id, domain, status, started_at, elapsed, message, log, counts_json"
@@ -340,7 +333,7 @@ def last_success(root: Path, domain: str) -> Optional[DomainRun]:
     """The domain's run in the latest build where it built successfully, or None."""
     with _open(root, create=False) as conn:
         row = None if conn is None else conn.execute(
-            f"SELECT {_DOMAIN_COLUMNS} FROM domain_runs WHERE domain = ? AND status = 'success' "
+            f"SELECT {_DOMAIN_COLUMNS} FROM domain_runs WHERE domain = ? AND status = {_words(RunStatus.SUCCESS)} "
             "ORDER BY build_id DESC LIMIT 1", (domain,)).fetchone()
     return None if row is None else _domain_run(row)
 
@@ -365,7 +358,8 @@ def last_node_success(root: Path, unique_ids: Iterable[str]) -> dict[str, dateti
                 "SELECT m.unique_id, MAX(m.build_id), COALESCE(m.completed_at, b.ended_at) FROM model_runs m "
                 "JOIN domain_runs d ON d.build_id = m.build_id AND d.domain = m.domain "
                 "JOIN builds b ON b.id = m.build_id "
-                f"WHERE m.status = 'success' AND d.status = 'success' AND m.unique_id IN ({', '.join('?' * len(chunk))}) "
+                # m.status is dbt's word for the node, d.status ours for the domain
+                f"WHERE m.status = 'success' AND d.status = {_words(RunStatus.SUCCESS)} AND m.unique_id IN ({', '.join('?' * len(chunk))}) "
                 "GROUP BY m.unique_id", chunk).fetchall()
             found.update({uid: datetime.fromtimestamp(at, timezone.utc) for uid, _, at in rows})
     return found
@@ -385,9 +379,7 @@ class DomainStatus:
                                                            "elapsed": round(last.elapsed, 2)}}
 
 
-def status(mesh: "Mesh", options: "BuildOptions") -> list[DomainStatus]:
-    """Each selected domain, in build order: its last successful build and whether it is stale.
-    Hashes files and reads the history only: no dbt."""
-    names = mesh.graph.select(options.select, options.exclude)
-    stale = staleness(mesh, options, names)
-    return [DomainStatus(n, last_success(mesh.root, n), stale[n]) for n in names]
+def status(root: Path, stale: Mapping[str, Optional[str]]) -> list[DomainStatus]:
+    """Each domain of `stale` (why it needs a build, in build order): its last successful build and
+    whether it is stale. Reads the history only: no dbt."""
+    return [DomainStatus(n, last_success(root, n), why) for n, why in stale.items()]

@@ -4,22 +4,14 @@ Read by the orchestrator and by the dbt plugin, so it imports neither dbt nor cl
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
-from mesh_cli.state.nodes import merged_meta
+from mesh_cli.core.layout import Layout, state_root
+# node_access lives with the manifest view; it stays importable from here, where interfaces were read.
+from mesh_cli.state.manifest import REFABLE, Manifest, as_manifest, node_access  # noqa: F401
 from mesh_cli.state.staging import replace_together
-
-STATE_DIR = ".mesh"
-ROOT_ENV = "MESH_ROOT"
-# `mesh check` parses into a state of its own, so a check never replaces the last good build's.
-STATE_ENV = "MESH_STATE_DIR"
-
-
-def state_root(root: Path) -> Path:
-    return Path(os.environ[STATE_ENV]) if os.environ.get(STATE_ENV) else root / STATE_DIR / "state"
 
 
 def state_dir(root: Path, domain: str, state: Optional[Path] = None) -> Path:
@@ -30,50 +22,31 @@ def interface_path(root: Path, domain: str, state: Optional[Path] = None) -> Pat
     return state_dir(root, domain, state) / "interface.json"
 
 
-# What ref() can reach in another project. All are listed under "models", each with its resource_type.
-REFABLE = ("model", "seed", "snapshot")
-
-
-def node_access(node: dict[str, Any]) -> str:
-    """dbt gives only models an access; a seed or snapshot declares one in its config (dbt keeps
-    config keys it does not know) or its meta. Without one it is protected, as a model is."""
-    if node.get("resource_type") == "model":
-        return node.get("access") or "protected"
-    return str((node.get("config") or {}).get("access") or merged_meta(node).get("access") or "protected")
-
-
-def extract_interface(manifest: dict[str, Any], project: str) -> dict[str, Any]:
-    """The models, seeds and snapshots of `project` in a dbt manifest, with what consumers need to ref them."""
-    groups = {
-        g["name"]: {"owner": g.get("owner") or {}}
-        for g in (manifest.get("groups") or {}).values()
-        if g.get("package_name") == project
-    }
-    models = []
-    for node in manifest.get("nodes", {}).values():
-        if node.get("resource_type") not in REFABLE or node.get("package_name") != project:
-            continue
-        columns = node.get("columns") or {}
-        models.append({
-            "name": node["name"],
-            "resource_type": node["resource_type"],
-            "unique_id": node["unique_id"],
-            "version": node.get("version"),
-            "latest_version": node.get("latest_version"),
-            "deprecation_date": node.get("deprecation_date"),
-            "access": node_access(node),
-            "group": node.get("group"),
-            "database": node.get("database"),
-            "schema": node.get("schema"),
-            "identifier": node.get("alias") or node["name"],
-            "relation_name": node.get("relation_name"),
-            "materialized": (node.get("config") or {}).get("materialized"),
-            "contract_enforced": bool(((node.get("contract") or {}).get("enforced"))),
-            "description": node.get("description") or "",
-            "columns": [{"name": c.get("name"), "data_type": c.get("data_type")} for c in columns.values()],
-            "original_file_path": node.get("original_file_path"),
-            "meta": merged_meta(node),
-        })
+def extract_interface(manifest: Union[Manifest, dict[str, Any]], project: str) -> dict[str, Any]:
+    """The models, seeds and snapshots of `project` in a dbt manifest, with what consumers need to ref
+    them. All are listed under "models", each with its resource_type: interface.json is a published format."""
+    view = as_manifest(manifest)
+    groups = {name: {"owner": dict(g.owner)} for name, g in view.groups_of(project).items()}
+    models = [{
+        "name": node.name,
+        "resource_type": node.resource_type,
+        "unique_id": node.unique_id,
+        "version": node.version,
+        "latest_version": node.latest_version,
+        "deprecation_date": node.deprecation_date,
+        "access": node.access,
+        "group": node.group,
+        "database": node.database,
+        "schema": node.schema,
+        "identifier": node.identifier,
+        "relation_name": node.relation_name,
+        "materialized": node.materialized,
+        "contract_enforced": node.contract_enforced,
+        "description": node.description,
+        "columns": [{"name": c.name, "data_type": c.data_type} for c in node.columns],
+        "original_file_path": node.original_file_path,
+        "meta": dict(node.meta),
+    } for node in view.own(project, REFABLE)]
     models.sort(key=lambda m: (m["name"], str(m["version"])))
     return {"project": project, "groups": groups, "models": models}
 
@@ -109,7 +82,7 @@ def prepare_publication(root: Path, domain: str, target_dir: Path, state: Option
     manifest_file = target_dir / "manifest.json"
     try:
         raw = manifest_file.read_bytes()
-        interface = extract_interface(json.loads(raw), domain)
+        interface = extract_interface(Manifest.from_dict(json.loads(raw), manifest_file), domain)
     except OSError as exc:
         raise OSError(f"cannot read {manifest_file}: {exc.strerror or exc}") from exc
     except ValueError as exc:   # not JSON, or not UTF-8
@@ -134,7 +107,7 @@ def prepare_publication(root: Path, domain: str, target_dir: Path, state: Option
 
 def load_interface(root: Path, domain: str, state: Optional[Path] = None) -> Optional[dict[str, Any]]:
     """The interface in `state`; without one, in $MESH_STATE_DIR and then the last good build's."""
-    folders = [state] if state else [state_root(root), root / STATE_DIR / "state"]
+    folders = [state] if state else [state_root(root), Layout(root).state]
     for folder in folders:
         path = interface_path(root, domain, folder)
         if path.is_file():
@@ -147,14 +120,3 @@ def published_domains(root: Path) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(p.name for p in folder.iterdir() if (p / "interface.json").is_file())
-
-
-def find_mesh_root(start: Path) -> Optional[Path]:
-    """The mesh a dbt process belongs to: $MESH_ROOT, else the nearest folder above `start`
-    that holds published state. None outside a mesh, which keeps the plugin inert."""
-    if os.environ.get(ROOT_ENV):
-        return Path(os.environ[ROOT_ENV])
-    for folder in (start, *start.parents):
-        if (folder / STATE_DIR / "state").is_dir():
-            return folder
-    return None

@@ -8,32 +8,22 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from mesh_cli.core.config import MeshConfig
+from mesh_cli.core.layout import (ATTACH_ENV, DEFAULT_PROFILES, DOMAIN_ENV, PATH_ENV, PROFILES_DIR, ROOT_ENV,
+                                  UPSTREAMS_ENV, Layout)
 from mesh_cli.project.discovery import Domain
 from mesh_cli.core.yamlfile import read_yaml
-from mesh_cli.state.interface import ROOT_ENV
-
-PATH_ENV = "MESH_DUCKDB_PATH"
-ATTACH_ENV = "MESH_DUCKDB_ATTACH"
-DOMAIN_ENV = "MESH_DOMAIN"
-UPSTREAMS_ENV = "MESH_UPSTREAMS"
-MESH_PROFILES = "profiles"
 
 
-# The mesh's profile, for domains whose own profile is defined nowhere (a mesh written for dbt Cloud
-# ships no profiles.yml): written to .mesh/profiles/ when the mesh has no profiles/ folder of its own.
-DEFAULT_PROFILES = """\
-{name}:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: "{{{{ env_var('MESH_DUCKDB_PATH') }}}}"
-      attach: "{{{{ fromjson(env_var('MESH_DUCKDB_ATTACH', '[]')) }}}}"
-      threads: 4
-"""
+@dataclass(frozen=True)
+class StorageKey:
+    """What a domain writes, as far as mesh can tell: its DuckDB file, or, when only dbt can render
+    the path, the profile (folder and name) it comes from. Equal keys never run at the same time."""
+
+    database: Optional[Path] = None
+    profile: Optional[tuple[Path, Optional[str]]] = None
 
 
 @dataclass(frozen=True)
@@ -41,7 +31,7 @@ class Storage:
     profiles_dir: Path
     managed: bool                 # on the mesh's profile: one DuckDB file per domain
     database: Optional[Path]      # the DuckDB file the domain writes, when known
-    key: Optional[str]            # domains with the same key never run at the same time
+    key: Optional[StorageKey]     # None: writes nothing another domain could share
     profile: Optional[str] = None # passed as --profile when the project's own is defined nowhere
 
 
@@ -54,8 +44,8 @@ def _profiles_dir(domain: Domain, root: Path, option: Optional[Path]) -> Path:
         return Path(os.environ["DBT_PROFILES_DIR"]).resolve()
     if (domain.path / "profiles.yml").is_file():
         return domain.path
-    if (root / MESH_PROFILES / "profiles.yml").is_file():
-        return (root / MESH_PROFILES).resolve()
+    if (root / PROFILES_DIR / "profiles.yml").is_file():
+        return (root / PROFILES_DIR).resolve()
     return Path.home() / ".dbt"
 
 
@@ -70,9 +60,9 @@ def _profile_entry(profiles_dir: Path, profile: Optional[str]) -> Optional[dict[
 
 def mesh_profiles_dir(root: Path, config: MeshConfig) -> Path:
     """The folder holding the mesh's own profile: profiles/ if it defines it, else one mesh writes."""
-    if _profile_entry(root / MESH_PROFILES, config.profile) is not None:
-        return (root / MESH_PROFILES).resolve()
-    folder = root / ".mesh" / "profiles"
+    if _profile_entry(root / PROFILES_DIR, config.profile) is not None:
+        return (root / PROFILES_DIR).resolve()
+    folder = Layout(root).profiles
     if _profile_entry(folder, config.profile) is None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "profiles.yml").write_text(DEFAULT_PROFILES.format(name=config.profile), encoding="utf-8")
@@ -96,10 +86,10 @@ def resolve_storage(domain: Domain, root: Path, config: MeshConfig,
     database = (root / config.warehouse_dir / f"{domain.name}.duckdb").resolve()
     if profiles_dir is None and _profile_entry(folder, domain.profile) is None:
         # Defined nowhere dbt would look: the domain runs on the mesh's profile instead of failing.
-        return Storage(mesh_profiles_dir(root, config), True, database, str(database), config.profile)
+        return Storage(mesh_profiles_dir(root, config), True, database, StorageKey(database), config.profile)
     outputs = _outputs(folder, domain.profile, target or config.target)
     if any(PATH_ENV in str(o.get("path", "")) for o in outputs):
-        return Storage(folder, True, database, str(database))
+        return Storage(folder, True, database, StorageKey(database))
     duck = [o for o in outputs if o.get("type") == "duckdb"]
     if len(duck) == 1:
         raw = str(duck[0].get("path") or ":memory:")
@@ -108,9 +98,9 @@ def resolve_storage(domain: Domain, root: Path, config: MeshConfig,
         if "{{" not in raw:
             # dbt runs inside the project folder, so a relative path starts there.
             database = (domain.path / raw).resolve()
-            return Storage(folder, False, database, str(database))
+            return Storage(folder, False, database, StorageKey(database))
     if duck:  # a DuckDB path we cannot read without rendering: same profile, same file
-        return Storage(folder, False, None, f"profile:{folder}:{domain.profile}")
+        return Storage(folder, False, None, StorageKey(profile=(folder, domain.profile)))
     return Storage(folder, False, None, None)
 
 
@@ -119,8 +109,10 @@ def catalog_name(database: Path) -> str:
     return database.name.lstrip(".").split(".")[0]
 
 
-def domain_env(root: Path, domain: Domain, storage: Storage, upstreams: list[tuple[str, Storage]]) -> dict[str, str]:
-    """Environment a dbt process of `domain` needs; `mesh env` prints the same."""
+def domain_env(root: Path, domain: Domain, storage: Storage, upstreams: list[tuple[str, Storage]],
+               built: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Environment a dbt process of `domain` needs; `mesh env` prints the same. An upstream's file
+    is attached when it exists now or is among the domains `built` before this one starts."""
     env = {ROOT_ENV: str(root), DOMAIN_ENV: domain.name, UPSTREAMS_ENV: ",".join(name for name, _ in upstreams)}
     if storage.profile is not None:  # so that plain `dbt` finds the mesh's profile too
         env.update(DBT_PROFILE=storage.profile, DBT_PROFILES_DIR=str(storage.profiles_dir))
@@ -128,8 +120,31 @@ def domain_env(root: Path, domain: Domain, storage: Storage, upstreams: list[tup
         env[PATH_ENV] = str(storage.database)
         attach = [
             {"path": str(s.database), "alias": catalog_name(s.database), "read_only": True}
-            for _, s in upstreams
-            if s.database is not None and s.database != storage.database and s.database.exists()
+            for name, s in upstreams
+            if s.database is not None and s.database != storage.database and (name in built or s.database.exists())
         ]
         env[ATTACH_ENV] = json.dumps(attach)
     return env
+
+
+class Storages:
+    """Each domain's storage and dbt environment under one set of options (profiles folder, target):
+    what the check and the build hand to dbt. Profiles are read once per domain."""
+
+    def __init__(self, root: Path, config: MeshConfig, domains: Mapping[str, Domain],
+                 profiles_dir: Optional[Path] = None, target: Optional[str] = None) -> None:
+        self.root, self.config, self.domains = root, config, domains
+        self.profiles_dir, self.target = profiles_dir, target or config.target
+        self._found: dict[str, Storage] = {}
+
+    def of(self, domain: str) -> Storage:
+        if domain not in self._found:
+            self._found[domain] = resolve_storage(self.domains[domain], self.root, self.config,
+                                                  self.profiles_dir, self.target)
+        return self._found[domain]
+
+    def env(self, domain: str, upstreams: list[str], built: frozenset[str] = frozenset()) -> dict[str, str]:
+        """What a dbt process of `domain` reading `upstreams` needs in its environment (`built`:
+        upstreams that this run builds before `domain` starts)."""
+        return domain_env(self.root, self.domains[domain], self.of(domain), [(u, self.of(u)) for u in upstreams],
+                          built)

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from mesh_cli.core.errors import DocsOutputError, PortInUseError
-from mesh_cli.app import Mesh
+from mesh_cli.project.context import MeshContext
+from mesh_cli.project.graph import MeshGraph
 from mesh_cli.catalog.site import render
 from mesh_cli.catalog.site.data import SiteData, collect
 
-DEFAULT_OUT = Path(".mesh") / "docs"
 STATIC = Path(__file__).parent / "static"
 # Written into every generated site: only a folder holding it is ever emptied before writing.
 MARKER = ".mesh-docs"
@@ -43,9 +43,9 @@ class SiteResult:
                 "products": self.products, "models": self.models}
 
 
-def generate(mesh: Mesh, out: Path | None = None) -> SiteResult:
-    """Write the site for `mesh` into `out` (default: .mesh/docs under the mesh root)."""
-    return write(collect(mesh), (out or mesh.root / DEFAULT_OUT).resolve())
+def generate(ctx: MeshContext, graph: MeshGraph, out: Path | None = None) -> SiteResult:
+    """Write the site of the mesh into `out` (default: .mesh/docs under the mesh root)."""
+    return write(collect(ctx, graph), (out or ctx.layout.docs).resolve())
 
 
 def write(site: SiteData, out: Path) -> SiteResult:

@@ -10,7 +10,8 @@ import networkx as nx
 
 from mesh_cli.catalog.products import Product, products
 from mesh_cli.catalog.lineage import MeshLineage
-from mesh_cli.app import Mesh
+from mesh_cli.project.context import MeshContext
+from mesh_cli.project.graph import MeshGraph
 from mesh_cli.catalog.site.layout import model_graph
 
 
@@ -38,21 +39,21 @@ class SiteData:
         return [p for p in self.products if p.domain == domain]
 
 
-def collect(mesh: Mesh) -> SiteData:
-    state = mesh.state_dir / "state"
-    runs = _last_runs(mesh.state_dir / "run_results.json")
+def collect(ctx: MeshContext, graph: MeshGraph) -> SiteData:
+    state = ctx.layout.state
+    runs = _last_runs(ctx.layout.run_results)
     domains, dbt_version = [], None
-    for name in mesh.graph.order():
-        owner = mesh.domains[name].owner
-        settings = mesh.config.domains.get(name)
+    for name in graph.order():
+        owner = ctx.domains[name].owner
+        settings = ctx.config.domains.get(name)
         meta = _manifest_metadata(state / name / "manifest.json")
         dbt_version = dbt_version or meta.get("dbt_version")
         domains.append(DomainPage(
             name, " ".join(((settings.description if settings else None) or "").split()),
             owner.team if owner else None, owner.email if owner else None,
-            mesh.graph.upstreams(name), mesh.graph.downstreams(name), meta.get("generated_at"), runs.get(name)))
-    return SiteData(mesh.config.name or mesh.root.name, sorted(domains, key=lambda d: d.name),
-                    sorted(products(mesh), key=lambda p: p.key), model_graph(MeshLineage(mesh).graph), dbt_version)
+            graph.upstreams(name), graph.downstreams(name), meta.get("generated_at"), runs.get(name)))
+    return SiteData(ctx.config.name or ctx.root.name, sorted(domains, key=lambda d: d.name),
+                    sorted(products(ctx), key=lambda p: p.key), model_graph(MeshLineage(ctx).graph), dbt_version)
 
 
 def _manifest_metadata(path: Path) -> dict[str, Any]:

@@ -1,9 +1,9 @@
-"""The cross-domain model lineage graph of the docs site, laid out in Python and drawn as SVG."""
+"""The cross-domain model lineage graph of the docs site, laid out in Python; templates/svg.html
+draws it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
-from typing import Callable, Optional
+from typing import Optional
 
 import networkx as nx
 
@@ -78,32 +78,6 @@ def domain_colours(domains: list[str]) -> dict[str, str]:
     return {d: PALETTE[i % len(PALETTE)] for i, d in enumerate(sorted(set(domains)))}
 
 
-def svg(g: nx.DiGraph, href: Callable[[Node], str], colours: dict[str, str]) -> str:
-    """Inline SVG: each node a link, each edge a curve; data-* attributes drive the hover script."""
-    nodes, width, height = layout(g)
-    box = node_width(g)
-    where = {n.id: n for n in nodes}
-    parts = [f'<svg id="lineage" class="lineage" xmlns="http://www.w3.org/2000/svg" role="img" '
-             f'aria-label="Model lineage across domains" viewBox="0 0 {width:g} {height:g}" '
-             f'width="{width:g}" height="{height:g}" style="max-width:{width:g}px">', '<g class="viewport">', '<g class="edges">']
-    for u, v in sorted(g.edges):
-        a, b = where[u], where[v]
-        x1, y1, x2, y2 = a.x + box, a.y + NODE_H / 2, b.x, b.y + NODE_H / 2
-        mid = (x1 + x2) / 2
-        cross = " cross" if a.domain != b.domain else ""
-        parts.append(f'<path class="edge{cross}" data-from="{escape(u)}" data-to="{escape(v)}" '
-                     f'd="M{x1:g},{y1:g} C{mid:g},{y1:g} {mid:g},{y2:g} {x2:g},{y2:g}"/>')
-    parts.append('</g><g class="nodes">')
-    for n in sorted(nodes, key=lambda n: n.id):
-        kind = "product" if n.access == "public" else "internal"
-        colour = colours.get(n.domain, PALETTE[0])
-        label = n.label if len(n.label) <= MAX_CHARS else n.label[:MAX_CHARS - 1] + "…"
-        fill = colour if kind == "product" else "#ffffff"
-        text = "#ffffff" if kind == "product" else "#1f2933"
-        parts.append(
-            f'<a href="{escape(href(n))}" class="node {kind}" data-id="{escape(n.id)}" data-domain="{escape(n.domain)}">'
-            f'<title>{escape(n.domain)}.{escape(n.label)} ({escape(n.access)})</title>'
-            f'<rect x="{n.x:g}" y="{n.y:g}" width="{box:g}" height="{NODE_H}" rx="6" fill="{fill}" stroke="{colour}"/>'
-            f'<text x="{n.x + 10:g}" y="{n.y + NODE_H / 2 + 4:g}" fill="{text}">{escape(label)}</text></a>')
-    parts.append("</g></g></svg>")
-    return "\n".join(parts)
+def short_label(label: str) -> str:
+    """A label that fits its box: cut at MAX_CHARS, with an ellipsis."""
+    return label if len(label) <= MAX_CHARS else label[:MAX_CHARS - 1] + "…"

@@ -8,7 +8,6 @@ from typing import Optional
 import click
 
 from mesh_cli.cli import render_catalog as render
-from mesh_cli.catalog.products import Catalog
 from mesh_cli.cli.commands.options import format_option, project_dir_option
 from mesh_cli.app import Mesh
 
@@ -33,7 +32,7 @@ def catalog(project_dir: Path, query: Optional[str], domain: Optional[str], tag:
     Example:
       mesh catalog order --domain orders --format json
     """
-    loaded = Catalog.load(Mesh.load(project_dir))
+    loaded = Mesh.load(project_dir).catalog()
     found = loaded.search(query, domain, tag)
     if fmt == "json":
         click.echo(render.catalog_json(loaded, found))
@@ -53,7 +52,7 @@ def show(project_dir: Path, product: str, fmt: str) -> None:
     Example:
       mesh show orders.fct_orders
     """
-    loaded = Catalog.load(Mesh.load(project_dir))
+    loaded = Mesh.load(project_dir).catalog()
     found = loaded.get(product)
     click.echo(json.dumps(found.to_dict(), indent=2) if fmt == "json" else render.show_text(found))
 
@@ -78,8 +77,6 @@ def lineage(project_dir: Path, model: str, direction: Optional[str], depth: Opti
     Example:
       mesh lineage orders.fct_orders.v1 --column amount --downstream
     """
-    from mesh_cli.catalog.lineage import lineage as build_lineage  # imports sqlglot: only for this command
-
-    result = build_lineage(Mesh.load(project_dir), model, direction or "both", depth, column)
+    result = Mesh.load(project_dir).lineage(model, direction or "both", depth, column)
     click.echo(render.lineage_output(result, fmt))
     _note(result.missing)

@@ -9,16 +9,8 @@ from typing import Optional
 import click
 
 from mesh_cli.cli import render_contracts as contract_render
-from mesh_cli.cli.commands.options import format_option, project_dir_option, select_options
-from mesh_cli.contracts.operations import deprecations as find_deprecations
-from mesh_cli.contracts.operations import diff_contracts, publish_contracts
+from mesh_cli.cli.commands.options import dbt_options, format_option, project_dir_option, select_options
 from mesh_cli.app import BuildOptions, Mesh
-
-
-def dbt_options(f):  # type: ignore[no-untyped-def]
-    f = click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path),
-                     help="Folder of profiles.yml, for every domain.")(f)
-    return click.option("--target", "-t", help="dbt target to use (default: the profile's).")(f)
 
 
 @click.group()
@@ -50,7 +42,7 @@ def publish(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...]
       mesh contracts publish --check      # in CI: fail when contracts/ is stale
     """
     with Mesh.load(project_dir) as mesh:
-        result = publish_contracts(mesh, BuildOptions(select, exclude, target, profiles_dir), check)
+        result = mesh.publish_contracts(BuildOptions(select, exclude, target, profiles_dir), check)
     click.echo(json.dumps(result.to_dict(mesh.root), indent=2) if fmt == "json"
                else contract_render.publish_text(result, mesh.root, check))
     sys.exit(1 if check and result.changed else 0)
@@ -77,7 +69,7 @@ def diff(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], t
     if base and against:
         raise click.UsageError("--base and --against are alternatives: give one")
     with Mesh.load(project_dir) as mesh:
-        report = diff_contracts(mesh, BuildOptions(select, exclude, target, profiles_dir), base, against)
+        report = mesh.diff_contracts(BuildOptions(select, exclude, target, profiles_dir), base, against)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -100,7 +92,7 @@ def deprecations(project_dir: Path, within: Optional[int], fmt: str) -> None:
       mesh contracts deprecations --within 90
     """
     mesh = Mesh.load(project_dir)
-    uses, unknown = find_deprecations(mesh, within)
+    uses, unknown = mesh.deprecations(within)
     if fmt == "json":
         click.echo(json.dumps({"version": 1, "uses": [u.to_dict(mesh.root) for u in uses], "unknown": unknown}, indent=2))
     else:

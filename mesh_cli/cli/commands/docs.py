@@ -36,9 +36,7 @@ def generate(project_dir: Path, out: Optional[Path], fmt: str) -> None:
     Example:
       mesh docs generate --out site/ && open site/index.html
     """
-    from mesh_cli.catalog import site  # the site pulls in lineage and sqlglot: only when asked for
-
-    result = site.generate(Mesh.load(project_dir), out)
+    result = Mesh.load(project_dir).docs(out)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -64,9 +62,9 @@ def serve(project_dir: Path, out: Optional[Path], port: int, no_generate: bool) 
     from mesh_cli.catalog import site
 
     mesh = Mesh.load(project_dir)
-    folder = (out or mesh.root / site.DEFAULT_OUT).resolve()
+    folder = (out or mesh.context.layout.docs).resolve()
     if not no_generate:
-        result = site.generate(mesh, folder)
+        result = mesh.docs(folder)
         click.echo(f"Wrote {_count(result.pages, 'page')} to {result.out}")
     server = site.serve(folder, port)
     host, bound = server.server_address[:2]

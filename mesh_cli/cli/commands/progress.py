@@ -11,6 +11,7 @@ from typing import Any, Optional
 import click
 
 from mesh_cli.cli import render
+from mesh_cli.core.status import DomainStatus
 from mesh_cli.execution.scheduler import BuildResult, DomainResult
 from mesh_cli.governance.findings import CheckReport
 
@@ -57,7 +58,7 @@ class LineReporter(TextReporter):
     def result(self, result: DomainResult) -> None:
         label, colour, rest = render.domain_line(result)
         click.echo(f"{click.style(label, fg=colour)} {rest}")
-        if result.status == "error":
+        if result.status == DomainStatus.ERROR:
             for line in result.message.splitlines():
                 click.secho(f"Error: {line}", fg="red", err=True)
 
@@ -134,7 +135,7 @@ class LiveReporter(TextReporter):
     def result(self, result: DomainResult) -> None:
         self.done[result.domain] = result
         self.started.setdefault(result.domain, time.time())
-        if result.status == "error":
+        if result.status == DomainStatus.ERROR:
             self.errors.extend(result.message.splitlines())
 
     def close(self) -> None:

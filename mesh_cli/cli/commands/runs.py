@@ -12,8 +12,9 @@ from mesh_cli.cli.commands.options import format_option, project_dir_option, sel
 from mesh_cli.state.history import Build, BuildDetail, DomainStatus, local_time
 from mesh_cli.app import BuildOptions, Mesh
 from mesh_cli.cli.render import STATUS_LABEL, counts_text
+from mesh_cli.core.status import BuildStatus
 
-_BUILD_COLOUR = {"success": "green", "error": "red", "cancelled": "magenta"}
+_BUILD_COLOUR = {BuildStatus.SUCCESS: "green", BuildStatus.ERROR: "red", BuildStatus.CANCELLED: "magenta"}
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -142,5 +143,5 @@ def status(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...],
     Example:
       mesh status --select +marketing
     """
-    found = history.status(Mesh.load(project_dir), BuildOptions(select, exclude))
+    found = Mesh.load(project_dir).status(BuildOptions(select, exclude))
     click.echo(json.dumps([s.to_dict() for s in found], indent=2) if fmt == "json" else "\n".join(status_text(found)))

@@ -1,0 +1,118 @@
+"""A run's plan as data: for each domain, the dbt invocations, environment, storage, selection and
+upstreams, and what happens on success and on failure, computed once before anything starts.
+The scheduler executes it; `mesh build --dry-run` prints it.
+
+The orchestrator and its workers speak the versioned schema below (`WorkerJob` one way,
+`WorkerReply` the other), as JSON lines; a worker refuses a job of another schema version."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict
+
+from mesh_cli.state.storage import StorageKey
+
+SCHEMA = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DbtCall(_Frozen):
+    """One domain's dbt invocations, run in order in one worker; the first that fails stops them."""
+
+    project_dir: Path
+    profiles_dir: Path
+    steps: tuple[str, ...]
+    target: Optional[str] = None
+    profile: Optional[str] = None          # passed when the project's own profile is defined nowhere
+    threads: Optional[int] = None
+    select: tuple[str, ...] = ()           # a model selection: only these nodes (tests follow)
+    catalog: tuple[str, ...] = ()          # data products whose warehouse types are read after the build
+
+    def common(self) -> list[str]:
+        args = ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir)]
+        args += ["--target", self.target] if self.target else []
+        return args + (["--profile", self.profile] if self.profile else [])
+
+    def args(self, command: str) -> list[str]:
+        """The arguments dbt is given for `command`."""
+        args = [command, *self.common()]
+        if command in ("build", "seed") and self.threads:
+            args += ["--threads", str(self.threads)]
+        if command == "build" and self.select:
+            args += ["--select", *self.select]
+        return args
+
+    def catalog_args(self) -> list[str]:
+        return ["docs", "generate", "--no-compile", "--select", *self.catalog, *self.common()]
+
+
+class Packages(_Frozen):
+    """Upstream domains the project also installs as local packages: stubbed before dbt runs."""
+
+    install_dir: Path
+    domains: tuple[str, ...] = ()
+
+
+class Staging(_Frozen):
+    """The domain builds into `building`, a copy of `final` swapped in only once it succeeded."""
+
+    final: Path
+    building: Path
+
+
+class DomainPlan(_Frozen):
+    domain: str
+    project_dir: Path
+    target_dir: Path
+    dbt: DbtCall
+    env: dict[str, str]                     # set for its dbt process, on top of the worker's own
+    packages: Packages
+    upstreams: tuple[str, ...] = ()         # domains of this run it waits for
+    writes: Optional[StorageKey] = None     # storage it writes; never two writers at once
+    reads: tuple[StorageKey, ...] = ()      # storages it attaches
+    staging: Optional[Staging] = None
+    publish_to: Optional[Path] = None       # on success, its interface is published into this state folder
+    fingerprint: bool = False               # on success, record its files' fingerprint (`--changed`)
+    only_if_stale: bool = False             # `--changed`: decided when it would start
+    contracts: tuple[str, ...] = ()         # published data products checked against the warehouse
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `mesh build --dry-run --format json` prints: the plan, with dbt's full arguments."""
+        data = self.model_dump(mode="json")
+        data["dbt"]["invocations"] = [self.dbt.args(s) for s in self.dbt.steps] + (
+            [self.dbt.catalog_args()] if self.dbt.catalog else [])
+        return data
+
+
+class WorkerJob(_Frozen):
+    """What the orchestrator sends a worker: one domain's dbt call and where to write."""
+
+    schema_version: Literal[1] = SCHEMA
+    domain: str
+    dbt: DbtCall
+    env: dict[str, str]
+    packages: Packages
+    cwd: Path
+    log: Path
+    target_dir: Path
+    result_file: Path
+
+
+class StepResult(_Frozen):
+    command: str
+    exit_code: Optional[int] = None         # None while it runs
+    exception: Optional[str] = None
+    reference: Optional[dict[str, Optional[str]]] = None   # dbt's refusal of a ref, as its fields
+
+
+class WorkerReply(_Frozen):
+    """What a worker answers when the job is done (or raised)."""
+
+    schema_version: Literal[1] = SCHEMA
+    steps: tuple[StepResult, ...] = ()
+    invocations: tuple[str, ...] = ()       # dbt's invocation ids, as written into its artifacts
+    catalog: Optional[dict[str, dict[str, str]]] = None   # unique_id -> column -> warehouse type
