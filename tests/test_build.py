@@ -10,7 +10,7 @@ import pytest
 
 from conftest import WORKERS, mesh_cli
 from mesh_cli.core.errors import AccessViolationError, CycleError, NotBuiltError, Violations
-from mesh_cli.app import BuildOptions, Mesh
+from mesh_cli.app import BuildOptions, Mesh, default_workers
 
 TIME = r"\[\d+\.\d+s\]"
 
@@ -50,9 +50,16 @@ def test_second_build_succeeds_with_one_line_per_domain(rebuilt_basic: Path) -> 
     lines = result.stdout.splitlines()
     assert lines[0] == "mesh check: 0 errors, 3 warnings in 3 domains"
     assert lines[1] == f"Building 3 domains (core, ops, sales) with {WORKERS}"
-    # Lines come as domains start and finish; sales starts only after core finished.
-    assert lines[2:4] == ["START core", "START ops"]
-    assert lines.index("START sales") > next(i for i, l in enumerate(lines) if l.startswith("OK    core"))
+    # Lines come as domains start and finish: each domain's START before its end, domains start in
+    # the plan's order, sales only after core finished, and core and ops (independent) run at once
+    # when there are workers for both: never more at once than the workers.
+    events = [(l.split()[0], l.split()[1]) for l in lines[2:-1]]
+    assert [d for e, d in events if e == "START"] == ["core", "ops", "sales"]
+    assert sorted(d for e, d in events if e == "OK") == ["core", "ops", "sales"]
+    assert all(events.index(("START", d)) < events.index(("OK", d)) for d in ("core", "ops", "sales"))
+    assert events.index(("START", "sales")) > events.index(("OK", "core"))
+    running = [sum(1 if e == "START" else -1 for e, _ in events[:i + 1]) for i in range(len(events))]
+    assert max(running) == min(default_workers(), 2), lines
     lines = [l for l in lines if not l.startswith("START ")]
     assert any(re.fullmatch(rf"OK    core         1 seed, 3 models, 3 tests  {TIME}", l) for l in lines)
     assert any(re.fullmatch(rf"OK    ops          1 model  {TIME}", l) for l in lines)
