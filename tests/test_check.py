@@ -34,7 +34,10 @@ GOVERNED = [
 ]
 
 
-OVERDUE = (date.today() - date(2020, 1, 1)).days
+def overdue() -> int:
+    """Days since the fixture's passed deprecation date, as the check just computed them (read
+    right after the check, not at import: a suite running past midnight would be a day off)."""
+    return (date.today() - date(2020, 1, 1)).days
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +164,7 @@ def test_raised_severity_and_passed_deprecation_date(basic: Path) -> None:
         ("error", "version.deprecated", "sales", "old_sales"),
     ]
     deprecated = report.sorted()[-1]
-    assert deprecated.message == (f"refs 'core.dim_people' v1, deprecated since 2020-01-01 ({OVERDUE} days overdue); "
+    assert deprecated.message == (f"refs 'core.dim_people' v1, deprecated since 2020-01-01 ({overdue()} days overdue); "
                                   "v2 is the latest")
 
 
@@ -173,7 +176,7 @@ def test_a_passed_deprecation_date_warns_by_default_and_builds(basic: Path) -> N
     deprecated = [f for f in report.sorted() if f.rule == "version.deprecated"]
     assert [(f.severity, f.domain, f.model, f.message) for f in deprecated] == [
         ("warn", "sales", "old_sales",
-         f"refs 'core.dim_people' v1, deprecated since 2020-01-01 ({OVERDUE} days overdue); v2 is the latest")]
+         f"refs 'core.dim_people' v1, deprecated since 2020-01-01 ({overdue()} days overdue); v2 is the latest")]
     assert report.ok
     result = mesh_cli("build", "--project-dir", str(basic))
     assert result.exit_code == 0, result.output
