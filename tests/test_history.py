@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import mesh_cli
-from mesh_cli.state import history
+from mesh_cli.state import history, records
 from mesh_cli.execution.scheduler import BuildResult
 from mesh_cli.core.errors import HistoryError, UnknownBuildError
 from mesh_cli.app import BuildOptions, Mesh
@@ -54,11 +54,11 @@ def failed_build(built_basic: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def test_a_successful_build_is_recorded_with_its_domains_and_nodes(built_basic: Path) -> None:
-    [build] = history.builds(built_basic)
+    [build] = records.builds(built_basic)
     assert (build.id, build.status, build.command, build.selection, build.success) == (1, "success", "build", "", True)
     assert build.domains == {"ok": 3, "failed": 0, "skipped": 0, "cancelled": 0}
     assert build.ended_at - build.started_at == pytest.approx(build.elapsed)
-    detail = history.build(built_basic, 1)
+    detail = records.build(built_basic, 1)
     assert [(d.domain, d.status, d.message) for d in detail.domains] == [("core", "success", ""), ("ops", "success", ""),
                                                                          ("sales", "success", "")]
     assert detail.domains[0].counts == {"model": {"ok": 3}, "seed": {"ok": 1}, "test": {"ok": 3}}
@@ -87,9 +87,9 @@ def test_schema_version_and_stored_artifacts(built_basic: Path) -> None:
 def test_a_failed_build_run_through_the_cli_is_recorded(failed_build: tuple[Path, object]) -> None:
     root, result = failed_build
     assert result.exit_code == 1
-    assert [(b.id, b.status, b.selection, b.success) for b in history.builds(root)] == [
+    assert [(b.id, b.status, b.selection, b.success) for b in records.builds(root)] == [
         (2, "error", "core+", False), (1, "success", "", True)]
-    detail = history.build(root, 2)
+    detail = records.build(root, 2)
     assert detail.build.domains == {"ok": 0, "failed": 1, "skipped": 1, "cancelled": 0}
     core, sales = detail.domains
     assert (core.domain, core.status) == ("core", "error")
@@ -117,12 +117,12 @@ def test_a_history_that_cannot_be_written_is_a_warning_not_a_failed_build(basic:
 
 
 def test_record_creates_the_history_on_first_use(basic: Path) -> None:
-    assert history.builds(basic) == []
+    assert records.builds(basic) == []
     assert not (basic / ".mesh").exists()   # reading never creates it
     assert history.record(basic, BuildResult([], 0.5), "build", "core+ --exclude ops", 2) == 1
     assert history.record(basic, BuildResult([], 0.5, cancelled=True), "build", "", 1) == 2
-    assert [(b.id, b.status, b.selection) for b in history.builds(basic)] == [(2, "cancelled", ""), (1, "success", "core+ --exclude ops")]
-    assert [b.id for b in history.builds(basic, limit=1)] == [2]
+    assert [(b.id, b.status, b.selection) for b in records.builds(basic)] == [(2, "cancelled", ""), (1, "success", "core+ --exclude ops")]
+    assert [b.id for b in records.builds(basic, limit=1)] == [2]
     assert history.selection_text(("+sales", "core,ops"), ("ops",)) == "+sales core ops --exclude ops"
 
 
@@ -153,7 +153,7 @@ def test_an_unreadable_history_is_an_error_naming_the_file(basic: Path) -> None:
     with db(basic) as conn:
         conn.execute("UPDATE schema_version SET version = 2")
     with pytest.raises(HistoryError) as raised:
-        history.builds(basic)
+        records.builds(basic)
     assert raised.value.message == (f"{path}: cannot use the build history: its schema is version 2, this mesh reads "
                                     "version 1; upgrade mesh, or move the file away to start a new history")
 
@@ -260,7 +260,7 @@ def test_runs_show_json(failed_build: tuple[Path, object]) -> None:
 
 def test_runs_show_unknown_id(built_basic: Path) -> None:
     with pytest.raises(UnknownBuildError) as raised:
-        history.build(built_basic, 99)
+        records.build(built_basic, 99)
     assert (raised.value.build_id, raised.value.last) == (99, 1)
     result = mesh_cli("runs", "show", "99", "--project-dir", str(built_basic))
     assert (result.exit_code, result.stdout) == (1, "")
@@ -308,9 +308,9 @@ def test_status_before_and_after_a_model_file_changes(rebuilt_basic: Path) -> No
 
 def test_last_success_skips_failed_builds(failed_build: tuple[Path, object]) -> None:
     root, _ = failed_build
-    last = history.last_success(root, "core")
+    last = records.last_success(root, "core")
     assert last is not None and (last.build_id, last.status) == (1, "success")
-    assert history.last_success(root, "nobody") is None
+    assert records.last_success(root, "nobody") is None
     found = {s.domain: s.stale for s in Mesh.load(root).status(BuildOptions())}
     assert found == {"core": "its files changed", "ops": None, "sales": None}
 

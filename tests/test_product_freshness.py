@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from conftest import edit, mesh_cli
-from mesh_cli.state import history
+from mesh_cli.state import records
 from mesh_cli.catalog.products import LastBuild
 from mesh_cli.app import BuildOptions, Mesh
 from mesh_cli.catalog.site import render
@@ -53,16 +53,16 @@ def partial_build_two_days_later(root: Path) -> str:
     (root / "domains/core/models/dim_teams.sql").write_text("select 1 as id\n")
     result = Mesh.load(root).build(BuildOptions(select=("core.secret",)))
     assert [(d.domain, d.status) for d in result.domains] == [("core", "success")], result.to_dict()
-    second = history.build(root, 2)
+    second = records.build(root, 2)
     assert [m.unique_id for m in second.models] == ["model.core.secret"]
-    first = next(m for m in history.build(root, 1).models if m.unique_id == PEOPLE)
+    first = next(m for m in records.build(root, 1).models if m.unique_id == PEOPLE)
     assert first.completed_at is not None
     return iso(first.completed_at)
 
 
 def test_last_node_success_reads_the_history(rebuilt_basic: Path) -> None:
     at = partial_build_two_days_later(rebuilt_basic)
-    found = history.last_node_success(rebuilt_basic, [PEOPLE, "model.core.secret", "model.core.dim_teams"])
+    found = records.last_node_success(rebuilt_basic, [PEOPLE, "model.core.secret", "model.core.dim_teams"])
     assert sorted(found) == [PEOPLE, "model.core.secret"]
     assert found[PEOPLE].isoformat(timespec="seconds") == at
     assert found["model.core.secret"] > found[PEOPLE]   # built again today

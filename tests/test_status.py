@@ -11,7 +11,7 @@ import pytest
 
 from mesh_cli.core.results import BuildResult, DomainResult
 from mesh_cli.core.status import DONE, RETRIED, BuildStatus, DomainStatus
-from mesh_cli.state import history
+from mesh_cli.state import history, records
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mesh_cli"
@@ -55,11 +55,11 @@ def test_the_history_stores_and_returns_the_words(tmp_path: Path) -> None:
         assert conn.execute("SELECT status, typeof(status) FROM builds").fetchall() == [("cancelled", "text")]
         assert conn.execute("SELECT domain, status FROM domain_runs ORDER BY rowid").fetchall() == [
             ("core", "success"), ("sales", "cancelled")]
-    detail = history.build(tmp_path, build_id)
+    detail = records.build(tmp_path, build_id)
     assert detail.build.status is BuildStatus.CANCELLED
     assert [d.status for d in detail.domains] == [DomainStatus.SUCCESS, DomainStatus.CANCELLED]
     assert detail.build.domains == {"ok": 1, "failed": 0, "skipped": 0, "cancelled": 1}
-    assert history.last_success(tmp_path, "core") is not None and history.last_success(tmp_path, "sales") is None
+    assert records.last_success(tmp_path, "core") is not None and records.last_success(tmp_path, "sales") is None
 
 
 # --- every status the code compares or sets is a member, not its word spelled again ---------------

@@ -24,8 +24,9 @@ from mesh_cli.governance.findings import CheckReport
 from mesh_cli.governance.policy import Policy
 from mesh_cli.project.graph import MeshGraph
 from mesh_cli.state.changes import current_fingerprint, staleness
-from mesh_cli.state.history import DomainStatus, record_safely
-from mesh_cli.state.history import status as history_status
+from mesh_cli.state.history import record_safely
+from mesh_cli.state.records import DomainStatus
+from mesh_cli.state.records import status as history_status
 from mesh_cli.state.fingerprint import domain_files_hash
 from mesh_cli.state.interface import load_interface
 from mesh_cli.project.links import Links, link

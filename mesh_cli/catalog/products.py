@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from mesh_cli.core.errors import UnknownDomainError, UnknownProductError
 from mesh_cli.core.status import DomainStatus
-from mesh_cli.state.history import last_node_success
+from mesh_cli.state.records import last_node_success
 from mesh_cli.state.manifest import DataTest, Group, Manifest, Node
 from mesh_cli.contracts.sla import Sla, node_sla
 from mesh_cli.core.yamlfile import read_yaml

@@ -7,9 +7,10 @@ from typing import Optional
 
 import click
 
-from mesh_cli.state import history
+from mesh_cli.state import history, records
 from mesh_cli.cli.commands.options import format_option, project_dir_option, select_options
-from mesh_cli.state.history import Build, BuildDetail, DomainStatus, local_time
+from mesh_cli.state.history import local_time
+from mesh_cli.state.records import Build, BuildDetail, DomainStatus
 from mesh_cli.app import BuildOptions, Mesh
 from mesh_cli.cli.render import STATUS_LABEL, counts_text
 from mesh_cli.core.status import BuildStatus
@@ -107,7 +108,7 @@ def runs(ctx: click.Context, project_dir: Path, limit: int, fmt: str) -> None:
     if ctx.invoked_subcommand is not None:
         return
     root = project_dir.resolve()
-    found = history.builds(root, limit)
+    found = records.builds(root, limit)
     if fmt == "json":
         click.echo(json.dumps([b.to_dict() for b in found], indent=2))
     else:
@@ -125,7 +126,7 @@ def show_run(project_dir: Path, build_id: int, fmt: str) -> None:
     Example:
       mesh runs show 12
     """
-    detail = history.build(project_dir.resolve(), build_id)
+    detail = records.build(project_dir.resolve(), build_id)
     click.echo(json.dumps(detail.to_dict(), indent=2) if fmt == "json" else "\n".join(show_text(detail)))
 
 
