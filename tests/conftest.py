@@ -5,18 +5,19 @@ import os
 import shutil
 from pathlib import Path
 
+# pytest-xdist runs one test per core (`-n auto`, pyproject.toml), so each test's builds run one
+# domain at a time unless the test says otherwise (`--workers`): more would only add dbt worker
+# processes, each importing dbt, on cores the other tests use. Set MESH_WORKERS to run the suite
+# with another default (it passes with 1 and with 8). Set before mesh_cli is imported
+# (`Mesh.build()`'s default options are made at import), so that every build of the session
+# and every `mesh` the tests start see it.
+os.environ.setdefault("MESH_WORKERS", "1")
+
 import pytest
 from click.testing import CliRunner, Result
 
 from mesh_cli.cli.main import cli
 from mesh_cli.app import Mesh, default_workers
-
-# pytest-xdist runs one test per core (`-n auto`, pyproject.toml), so each test's builds run one
-# domain at a time unless the test says otherwise (`--workers`): more would only add dbt worker
-# processes, each importing dbt, on cores the other tests use. Set MESH_WORKERS to run the suite
-# with another default (it passes with 1 and with 8). Set here, before anything reads it, so
-# that every build of the session and every `mesh` the tests start see it.
-os.environ.setdefault("MESH_WORKERS", "1")
 
 # `mesh build` runs $MESH_WORKERS domains at once by default; its plan line says how many.
 WORKERS = f"{default_workers()} worker{'s' if default_workers() != 1 else ''}"

@@ -26,13 +26,26 @@ class Worker:
         self.index = index
         self.busy = False
         self._replies = replies
-        threading.Thread(target=self._read, daemon=True).start()
+        self._log = log
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._replies.put((self, json.loads(line)))
-        self._replies.put((self, None))  # the process ended: a job under way died with it
+        try:
+            for line in self.process.stdout:
+                try:
+                    self._replies.put((self, json.loads(line)))
+                except ValueError:   # not a reply: kept in the worker's log, the reading goes on
+                    with self._log.open("a", encoding="utf-8") as errors:
+                        errors.write(f"mesh: not a reply from the worker: {line!r}\n")
+        finally:   # whatever ended the reading, a job under way must not wait for it forever
+            self._replies.put((self, None))  # the process ended: a job under way died with it
+
+    @property
+    def gone(self) -> bool:
+        """The process has ended and everything it said has been read."""
+        return self.process.poll() is not None and not self._reader.is_alive()
 
     def submit(self, job: dict[str, Any]) -> None:
         assert self.process.stdin is not None

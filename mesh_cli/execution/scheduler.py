@@ -181,6 +181,9 @@ class _Run:
                 self._consider(plan)
             if self.running:
                 done = self.pool.wait(timeout=1.0)
+                if done is None:   # a worker that is gone without a word: its job died with it
+                    gone = next((r for r in self.running if r.worker.gone), None)
+                    done = (gone.worker, None) if gone is not None else None
                 finished = next((r for r in self.running if done and r.worker is done[0]), None)
                 if finished is not None:
                     self.running.remove(finished)
