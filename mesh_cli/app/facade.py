@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 
 from mesh_cli.governance.access import check_refs
+from mesh_cli.app.discovery import Discovery
 from mesh_cli.app.listing import DomainInfo, describe
 from mesh_cli.app.planner import BuildGuards, plan_domain, retry_options
 from mesh_cli.core.results import BuildResult, DomainResult
@@ -50,14 +50,11 @@ class BuildProgress(Protocol):
 
 if TYPE_CHECKING:
     from mesh_cli.execution.openlineage import LineageEmitter
-    from mesh_cli.contracts.operations import DeprecationUse, DiffReport
-    from mesh_cli.contracts.store import PublishResult
-    from mesh_cli.catalog.lineage import Lineage
-    from mesh_cli.catalog.products import Catalog, Product
-    from mesh_cli.catalog.site import SiteResult
 
 
-class Mesh:
+class Mesh(Discovery):
+    """A mesh loaded once: its domains, links and storage; every command starts here."""
+
     def __init__(self, root: Path, config: MeshConfig, domains: list[Domain]) -> None:
         self.root = root
         self.config = config
@@ -268,48 +265,6 @@ class Mesh:
         finally:
             self._release()
         return result
-
-    # --- discovery: catalog, lineage, docs (each feature is handed the context, never the façade) ---
-
-    def catalog(self) -> "Catalog":
-        from mesh_cli.catalog.products import Catalog
-
-        return Catalog.load(self.context)
-
-    def products(self, query: Optional[str] = None, domain: Optional[str] = None, tag: Optional[str] = None) -> list["Product"]:
-        return self.catalog().search(query, domain, tag)
-
-    def product(self, key: str) -> "Product":
-        return self.catalog().get(key)
-
-    def lineage(self, name: str, direction: str = "both", depth: Optional[int] = None,
-                column: Optional[str] = None) -> "Lineage":
-        from mesh_cli.catalog.lineage import lineage  # imports sqlglot: only when asked for
-
-        return lineage(self.context, name, direction, depth, column)
-
-    def docs(self, out: Optional[Path] = None) -> "SiteResult":
-        from mesh_cli.catalog import site  # the site pulls in lineage and sqlglot: only when asked for
-
-        return site.generate(self.context, self.graph, out)
-
-    # --- contracts: parsed by dbt through the check, compared and published by the contracts feature ---
-
-    def publish_contracts(self, options: BuildOptions = BuildOptions(), check: bool = False) -> "PublishResult":
-        from mesh_cli.contracts.operations import publish_contracts
-
-        return publish_contracts(self.context, self.policy, self.check(options), check)
-
-    def diff_contracts(self, options: BuildOptions = BuildOptions(), base: Optional[str] = None,
-                       against: Optional[Path] = None) -> "DiffReport":
-        from mesh_cli.contracts.operations import diff_contracts
-
-        return diff_contracts(self.context, self.policy, self.check(options), self.linked, base, against)
-
-    def deprecations(self, within_days: Optional[int] = None, today: Optional[date] = None) -> tuple[list["DeprecationUse"], list[str]]:
-        from mesh_cli.contracts.operations import deprecations
-
-        return deprecations(self.context, self.linked, within_days, today)
 
     # --- what changed, what to retry ---------------------------------------------------------------
 
