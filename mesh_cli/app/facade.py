@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 from mesh_cli.governance.access import check_refs
 from mesh_cli.app.discovery import Discovery
 from mesh_cli.app.listing import DomainInfo, describe
-from mesh_cli.app.planner import BuildGuards, plan_domain, retry_options
+from mesh_cli.app.planner import BuildGuards, plan_domain, published, retry_options
 from mesh_cli.core.results import BuildResult, DomainResult
 from mesh_cli.execution.plan import DomainPlan
 from mesh_cli.execution.scheduler import run_plan
@@ -173,9 +173,6 @@ class Mesh(Discovery):
         chosen, _ = self.selection(select, exclude)
         return describe(self.context, self.graph, chosen, self.interface)
 
-    def _interfaces(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-        return {n: i for n in names if (i := self.interface(n)) is not None}
-
     def plan(self, options: BuildOptions) -> list[DomainPlan]:
         """The plan of each selected domain, after every check that can run before anything builds."""
         selection, selectors = self.selection(options.select, options.exclude)
@@ -187,7 +184,7 @@ class Mesh(Discovery):
             errors += [NotBuiltError(d, u) for u in self.graph.upstreams(d) if u in outside and self.interface(u) is None]
         # Producers outside this run are judged now; producers in it, just before their consumer runs.
         crosses = [c for d in selected for c in self.links.refs_of(d) if c.producer in outside]
-        errors += check_refs(crosses, self._interfaces(outside))
+        errors += check_refs(crosses, published(self.interface, outside))
         raise_all(errors)
         storages = self.storages(options)
         return [plan_domain(self.context, self.domains[d], storages, options, self.graph.upstreams(d),

@@ -25,6 +25,11 @@ from mesh_cli.state.interface import prepare_publication, state_dir
 from mesh_cli.state.staging import StagedDatabase, replace_together
 from mesh_cli.state.storage import Storages
 
+def published(interface: Interfaces, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The interfaces of those of `names` that have one (were built)."""
+    return {n: i for n in names if (i := interface(n)) is not None}
+
+
 UP_TO_DATE = "up to date: no file or upstream interface changed since its last build"
 
 
@@ -52,8 +57,7 @@ def plan_domain(ctx: MeshContext, domain: Domain, storages: Storages, options: B
         dbt=DbtCall(project_dir=domain.path, profiles_dir=storage.profiles_dir, steps=steps(domain, built_before),
                     target=options.target or ctx.config.target, profile=storage.profile, threads=options.threads,
                     select=tuple(select or ()), catalog=contracts),
-        env=env, packages=Packages(install_dir=domain.path / domain.packages_install_path,
-                                   domains=domain.domain_packages),
+        env=env, packages=Packages.of(domain),
         upstreams=tuple(in_run), writes=storage.key,
         reads=tuple(k for u in upstreams if (k := storages.of(u).key) is not None),
         staging=Staging(final=staged.final, building=staged.building) if staged is not None else None,
@@ -66,14 +70,11 @@ class BuildGuards:
     def __init__(self, ctx: MeshContext, links: Links, interface: Interfaces, files_hash: Callable[[str], str]) -> None:
         self.ctx, self.links, self.interface, self.files_hash = ctx, links, interface, files_hash
 
-    def _interfaces(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
-        return {n: i for n in names if (i := self.interface(n)) is not None}
-
     def before(self, plan: DomainPlan) -> list[str]:
         """Refusals just before `plan` starts: its refs to upstreams built in this very run."""
         self.files_hash(plan.domain)   # the files as they are when dbt starts (kept for publish())
         crosses = [c for c in self.links.refs_of(plan.domain) if c.producer in plan.upstreams]
-        return [e.message for e in check_refs(crosses, self._interfaces(plan.upstreams))]
+        return [e.message for e in check_refs(crosses, published(self.interface, plan.upstreams))]
 
     def up_to_date(self, plan: DomainPlan) -> Optional[str]:
         """`--changed`: why the domain need not run (nothing it reads changed), else None."""

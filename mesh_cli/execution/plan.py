@@ -11,6 +11,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict
 
+from mesh_cli.project.discovery import Domain
 from mesh_cli.state.storage import StorageKey
 
 SCHEMA = 1
@@ -55,6 +56,10 @@ class Packages(_Frozen):
 
     install_dir: Path
     domains: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, domain: Domain) -> "Packages":
+        return cls(install_dir=domain.path / domain.packages_install_path, domains=domain.domain_packages)
 
 
 class Staging(_Frozen):

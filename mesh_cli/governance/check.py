@@ -188,7 +188,7 @@ def _parse_plan(ctx: MeshContext, domain: Domain, storages: Storages, options: B
         dbt=DbtCall(project_dir=domain.path, profiles_dir=storage.profiles_dir, profile=storage.profile,
                     target=options.target or ctx.config.target, steps=(*(("deps",) if domain.needs_deps else ()), "parse")),
         env={**storages.env(domain.name, links.graph.upstreams(domain.name)), STATE_ENV: str(state)},
-        packages=Packages(install_dir=domain.path / domain.packages_install_path, domains=domain.domain_packages),
+        packages=Packages.of(domain),
         upstreams=tuple(upstreams), publish_to=state)
 
 

@@ -49,11 +49,6 @@ class Domain:
         return self.path / self.target_path
 
     @property
-    def package_spec(self) -> dict[str, Any]:
-        """What the worker needs to stub the domains this project installs as packages (mesh_cli/stubs.py)."""
-        return {"packages_dir": str(self.path / self.packages_install_path), "domain_packages": list(self.domain_packages)}
-
-    @property
     def needs_deps(self) -> bool:
         """Whether `dbt deps` must run before dbt can parse the project."""
         return self.has_packages and not self.packages_installed
