@@ -75,7 +75,7 @@ class Mesh(Discovery):
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.close()
+            self._pool.close(wait=False)   # they exit on their own; nothing waits for that
             self._pool = None
 
     def _release(self) -> None:
@@ -98,11 +98,13 @@ class Mesh(Discovery):
 
     def check(self, options: BuildOptions = BuildOptions()) -> CheckReport:
         """Every rule over the selected domains; parses with dbt, builds nothing."""
+        pool = self.pool(options.workers)
+        pool.start(len(self.domains))   # they import dbt while the mesh is linked and planned
         from mesh_cli.governance.check import run_check  # imports sqlglot: only when checking
 
         try:
             return run_check(self.context, self.linked, self.policy, options, self.storages(options),
-                             self.interface, self.pool(options.workers))
+                             self.interface, pool)
         except KeyboardInterrupt:   # Ctrl-C during dbt's parses stopped the check, not a build
             raise CancelledError("during the check") from None
         finally:
@@ -202,6 +204,7 @@ class Mesh(Discovery):
             if not stale:
                 return None
             checked = replace(options, select=tuple(stale), exclude=())
+        self.pool(options.workers).start(len(self.domains))
         if not skip_checks:
             progress.checked(self.gate(checked))
         plans = self.plan(options)

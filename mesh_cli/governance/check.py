@@ -6,7 +6,7 @@ the parsed manifests and the SQL."""
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from mesh_cli.governance.access import check_ref
 from mesh_cli.core.results import DomainResult
@@ -31,6 +31,8 @@ from mesh_cli.core.options import BuildOptions
 from mesh_cli.execution.pool import WorkerPool
 from mesh_cli.project.context import MeshContext
 from mesh_cli.project.links import Interfaces
+from mesh_cli.state.fingerprint import domain_files_hash
+from mesh_cli.state.parses import interface_unchanged, manifest_key, own_key, record_inputs
 from mesh_cli.state.storage import Storages
 
 
@@ -157,8 +159,13 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
     order = links.graph.order(needed)
     blocked = {f.domain for f in checker.findings if f.severity == "error"}
     guards = _ParseGuards(ctx, checker, links, interface, blocked)
-    plans = [_parse_plan(ctx, ctx.domains[name], storages, options, links, [u for u in links.graph.upstreams(name) if u in needed],
-                         checker.state) for name in order]
+    plans = [_parse_plan(ctx, ctx.domains[name], storages, options, links, checker.state) for name in order]
+    # A consumer's parse waits only for the upstreams whose interface this check may change.
+    settled = {p.domain for p in plans if interface_unchanged(checker.state, p.domain, guards.own_key(p))}
+    plans = [p.model_copy(update={"upstreams": tuple(u for u in links.graph.upstreams(p.domain)
+                                                     if u in needed and u not in settled)}) for p in plans]
+    for p in plans:
+        guards.producers[p.domain] = [u for u in links.graph.upstreams(p.domain) if u in needed]
     result = run_plan(plans, guards, ctx.layout.logs / "check", options.workers, skip_downstream=False, pool=pool)
     unchecked = guards.unchecked
     if result.cancelled:
@@ -180,16 +187,18 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
 
 
 def _parse_plan(ctx: MeshContext, domain: Domain, storages: Storages, options: BuildOptions, links: Links,
-                upstreams: list[str], state: Path) -> DomainPlan:
-    """A domain's parse for the check: into the check's own state, reading its upstreams' fresh ones."""
+                state: Path) -> DomainPlan:
+    """A domain's parse for the check: into the check's own state, reading its upstreams' fresh ones.
+    Its profile and environment are the build's (every upstream attached: a parse opens no
+    database), so that dbt's partial parsing holds from the check to the build and back."""
     storage = storages.of(domain.name)
+    upstreams = links.graph.upstreams(domain.name)
     return DomainPlan(
         domain=domain.name, project_dir=domain.path, target_dir=domain.target_dir,
         dbt=DbtCall(project_dir=domain.path, profiles_dir=storage.profiles_dir, profile=storage.profile,
                     target=options.target or ctx.config.target, steps=(*(("deps",) if domain.needs_deps else ()), "parse")),
-        env={**storages.env(domain.name, links.graph.upstreams(domain.name)), STATE_ENV: str(state)},
-        packages=Packages.of(domain),
-        upstreams=tuple(upstreams), publish_to=state)
+        env={**storages.env(domain.name, upstreams, frozenset(upstreams)), STATE_ENV: str(state)},
+        packages=Packages.of(domain), upstreams=tuple(upstreams), publish_to=state)
 
 
 class _ParseGuards:
@@ -199,6 +208,17 @@ class _ParseGuards:
     def __init__(self, ctx: MeshContext, checker: Checker, links: Links, interface: Interfaces, blocked: set[str]) -> None:
         self.ctx, self.checker, self.links, self.interface, self.blocked = ctx, checker, links, interface, blocked
         self.unchecked: dict[str, str] = {}
+        self.producers: dict[str, list[str]] = {}   # upstreams whose refs are checked, waited for or not
+        self._own: dict[str, str] = {}
+
+    def own_key(self, plan: DomainPlan) -> str:
+        """What the domain's own interface depends on, its files read as its parse starts."""
+        domain = self.ctx.domains[plan.domain]
+        self._own[plan.domain] = own_key(domain_files_hash(domain, plan.dbt.profiles_dir), plan.dbt.common(), plan.env)
+        return self._own[plan.domain]
+
+    def manifest_key(self, plan: DomainPlan) -> str:
+        return manifest_key(self.ctx.root, self.own_key(plan), plan.env)
 
     def before(self, plan: DomainPlan) -> list[str]:
         name = plan.domain
@@ -208,7 +228,7 @@ class _ParseGuards:
                    if load_interface(self.ctx.root, u, self.checker.state) is None and self.interface(u) is None]
         if missing:
             self.unchecked[name] = f"upstream domain '{missing[0]}' could not be parsed"
-        elif name in self.blocked or not self.checker.refs_ok(name, self.links, list(plan.upstreams)):
+        elif name in self.blocked or not self.checker.refs_ok(name, self.links, self.producers.get(name, [])):
             self.unchecked[name] = "its refs have errors, so dbt did not parse it; fix them first"
         return [self.unchecked[name]] if name in self.unchecked else []
 
@@ -218,8 +238,10 @@ class _ParseGuards:
     def verify(self, plan: DomainPlan, catalog: dict[str, dict[str, str]]) -> list[str]:
         return []
 
-    def publish(self, plan: DomainPlan) -> None:
+    def publish(self, plan: DomainPlan, commit: Callable[[], None]) -> None:
         publish(self.ctx.root, plan.domain, plan.target_dir, plan.publish_to)
+        if plan.publish_to is not None and plan.domain in self._own:
+            record_inputs(plan.publish_to, plan.domain, self._own[plan.domain])
 
 
 def _ref_rule(error: MeshError) -> str:
