@@ -15,7 +15,7 @@ from mesh_cli.execution.plan import DbtCall, DomainPlan, Packages
 from mesh_cli.execution.scheduler import run_plan
 from mesh_cli.project.discovery import Domain
 from mesh_cli.state.manifest import Manifest
-from mesh_cli.governance.bypass import find_bypasses
+from mesh_cli.governance.bypass import BypassCache
 from mesh_cli.governance.deprecation import deprecated_use
 from mesh_cli.core.errors import (AccessViolationError, AmbiguousRefError, CycleError, MeshError, UnknownDomainError,
                              UnknownModelError)
@@ -47,6 +47,8 @@ class Checker:
         self.policy = policy
         self.state = ctx.layout.check
         self.findings: list[Finding] = []
+        self.bypass_cache = BypassCache(ctx.layout.cache / "bypasses.json")
+        self._catalogs_of: dict[str, tuple[Optional[str], list[str]]] = {}
 
     def add(self, finding: Optional[Finding]) -> None:
         if finding is not None:
@@ -114,25 +116,33 @@ class Checker:
                 "deps.unused", domain, f"declares a dependency on domain '{producer}' but never refs it",
                 None, deps_file, line, f"remove `- name: {producer}` from dependencies.yml"))
 
+    def _catalogs(self, other: str) -> tuple[Optional[str], list[str]]:
+        """The catalog of `other`'s own file, and those its interfaces name (read once per check)."""
+        if other not in self._catalogs_of:
+            storage = self.storages.of(other)
+            named = [str(m["database"]).lower()
+                     for interface in (load_interface(self.ctx.root, other, self.state), self.interface(other))
+                     for m in (interface or {}).get("models", []) if m.get("database")]
+            self._catalogs_of[other] = (catalog_name(storage.database).lower() if storage.database else None, named)
+        return self._catalogs_of[other]
+
     def bypasses(self, domain: str, options: BuildOptions) -> None:
         foreign: dict[str, str] = {}
         for other in self.ctx.domains:
             if other == domain:
                 continue
-            storage = self.storages.of(other)
-            if storage.database is not None:
-                foreign[catalog_name(storage.database).lower()] = other
-            for interface in (load_interface(self.ctx.root, other, self.state), self.interface(other)):
-                for m in (interface or {}).get("models", []):
-                    if m.get("database"):
-                        foreign.setdefault(str(m["database"]).lower(), other)
+            own_file, named = self._catalogs(other)
+            if own_file is not None:
+                foreign[own_file] = other
+            for catalog in named:
+                foreign.setdefault(catalog, other)
         own = self.storages.of(domain).database
         if own is not None:
             foreign.pop(catalog_name(own).lower(), None)  # a shared file is the domain's own storage too
         d = self.ctx.domains[domain]
         for folder in (d.path / p for p in (*d.model_paths, *d.snapshot_paths)):
             for path in sorted(folder.rglob("*.sql")) if folder.is_dir() else []:
-                for hit in find_bypasses(path.read_text(encoding="utf-8", errors="replace"), foreign):
+                for hit in self.bypass_cache.find(path.read_text(encoding="utf-8", errors="replace"), foreign):
                     self.add(self.policy.finding(
                         "sql.bypass-ref", domain,
                         f"reads {hit.relation} of domain '{hit.domain}' directly instead of through ref()",
@@ -180,6 +190,7 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
         manifest_file = checker.state / name / "manifest.json"
         if parsed is not None and parsed.status == DomainStatus.SUCCESS and manifest_file.is_file():
             checker.findings.extend(check_manifest(name, Manifest.load(manifest_file), ctx.domains[name].path, policy))
+    checker.bypass_cache.save()
     keep = set(selected)
     return CheckReport([f for f in checker.findings if f.domain in keep], selected,
                        {d: why for d, why in unchecked.items() if d in keep},
