@@ -121,15 +121,18 @@ def _catalog(job: WorkerJob, manifest: Any, held: Optional[HeldDatabase]) -> dic
     return {uid: {c.name: c.type for c in node.columns.values()} for uid, node in result.result.nodes.items()}
 
 
-def _release_duckdb() -> None:
+def _release_duckdb(collect: bool) -> None:
     """dbt-duckdb keeps its database open between invocations; close it so that another process
-    can attach the file this worker just wrote."""
+    can attach the file this worker just wrote. `collect`: also collect garbage, for a file no held
+    connection closes explicitly (a full collection over a warm worker's heap costs a good part of
+    a second, so it is not made after every job)."""
     try:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     except ImportError:  # another adapter: nothing to release
         return
     DuckDBConnectionManager.close_all_connections()
-    gc.collect()
+    if collect:
+        gc.collect()
 
 
 class _Job:
@@ -186,7 +189,8 @@ def run_job(job: WorkerJob) -> tuple[WorkerReply, Optional[HeldDatabase]]:
             steps[-1].update(exit_code=2, exception=repr(exc))
             outcome = {"steps": steps, "invocations": invocations}
         finally:
-            _release_duckdb()
+            # A held database is closed by its decision; a parse opens none.
+            _release_duckdb(collect=job.hold is None and any(c in ("seed", "build") for c in job.dbt.steps))
         if held is not None and any(s["exit_code"] != 0 for s in outcome["steps"]):
             held.close()   # failed: nothing to decide, the orchestrator drops the log
             held = None
@@ -204,8 +208,6 @@ def decide(held: Optional[HeldDatabase], decision: WorkerDecision) -> WorkerRepl
         held.commit() if decision.commit else held.close()
     except Exception as exc:  # noqa: BLE001 - the orchestrator puts the published state back
         return WorkerReply(steps=(StepResult(command=command, exit_code=2, exception=str(exc)),))
-    finally:
-        gc.collect()
     return WorkerReply(steps=(StepResult(command=command, exit_code=0),))
 
 
