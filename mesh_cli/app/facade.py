@@ -11,10 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 from mesh_cli.governance.access import check_refs
 from mesh_cli.app.discovery import Discovery
 from mesh_cli.app.listing import DomainInfo, describe
-from mesh_cli.app.planner import BuildGuards, plan_domain, published, retry_options
 from mesh_cli.core.results import BuildResult, DomainResult
-from mesh_cli.execution.plan import DomainPlan
-from mesh_cli.execution.scheduler import run_plan
 from mesh_cli.core.config import MeshConfig, load_config
 from mesh_cli.core.options import BuildOptions
 from mesh_cli.project.context import MeshContext
@@ -34,7 +31,6 @@ from mesh_cli.project.selection import Selection, dbt_selector, parse_words, res
 from mesh_cli.state.lock import BuildLock
 from mesh_cli.project.scancache import ScanCache
 from mesh_cli.state.storage import Storage, Storages
-from mesh_cli.execution.pool import WorkerPool
 
 
 class BuildProgress(Protocol):
@@ -50,6 +46,8 @@ class BuildProgress(Protocol):
 
 if TYPE_CHECKING:
     from mesh_cli.execution.openlineage import LineageEmitter
+    from mesh_cli.execution.plan import DomainPlan
+    from mesh_cli.execution.pool import WorkerPool
 
 
 class Mesh(Discovery):
@@ -68,6 +66,8 @@ class Mesh(Discovery):
 
     def pool(self, workers: int) -> WorkerPool:
         """Warm dbt worker processes, shared by a check and the build after it; closed by close()."""
+        from mesh_cli.execution.pool import WorkerPool  # the planning modules load only when something runs
+
         if self._pool is None or self._pool.size != workers:
             self.close()
             self._pool = WorkerPool(workers, self.context.layout.logs)
@@ -177,6 +177,8 @@ class Mesh(Discovery):
 
     def plan(self, options: BuildOptions) -> list[DomainPlan]:
         """The plan of each selected domain, after every check that can run before anything builds."""
+        from mesh_cli.app.planner import plan_domain, published
+
         selection, selectors = self.selection(options.select, options.exclude)
         selected = selection.domains
         chosen = set(selected)
@@ -254,6 +256,9 @@ class Mesh(Discovery):
         for storage in {self.storage(p.domain, options) for p in plans}:
             if storage.managed and storage.database is not None:
                 storage.database.parent.mkdir(parents=True, exist_ok=True)
+        from mesh_cli.app.planner import BuildGuards
+        from mesh_cli.execution.scheduler import run_plan
+
         guards = BuildGuards(self.context, self.links, self.interface, lambda d: self.files_hash(d, options))
         try:
             with BuildLock(self.context.layout.base):
@@ -292,4 +297,6 @@ class Mesh(Discovery):
     def retry_options(self, options: BuildOptions) -> Optional[BuildOptions]:
         """The last build's options, narrowed to the domains that failed, were skipped or were
         cancelled; None when it succeeded. `options` overrides what it sets."""
+        from mesh_cli.app.planner import retry_options
+
         return retry_options(self.context.layout.run_results, options)
