@@ -99,7 +99,7 @@ class Mesh(Discovery):
     def check(self, options: BuildOptions = BuildOptions()) -> CheckReport:
         """Every rule over the selected domains; parses with dbt, builds nothing."""
         pool = self.pool(options.workers)
-        pool.start(len(self.domains))   # they import dbt while the mesh is linked and planned
+        pool.start(self._busy(options, with_upstreams=True))   # they import dbt while the mesh is checked
         from mesh_cli.governance.check import run_check  # imports sqlglot: only when checking
 
         try:
@@ -109,6 +109,17 @@ class Mesh(Discovery):
             raise CancelledError("during the check") from None
         finally:
             self._release()
+
+    def _busy(self, options: BuildOptions, with_upstreams: bool = False) -> int:
+        """How many domains a run of `options` starts dbt for (its selection; for a check, with the
+        upstreams it parses too), so that no worker starts only to import dbt on a core in use."""
+        try:
+            chosen = set(self.linked.graph.select(options.select, options.exclude))
+        except MeshError:   # a cycle or an unknown word: the check reports it
+            return 1
+        if with_upstreams:
+            chosen |= {a for d in chosen for a in self.linked.graph.ancestors(d)}
+        return max(1, len(chosen))
 
     def gate(self, options: BuildOptions = BuildOptions()) -> CheckReport:
         """The checks `mesh build` runs first: raises when any finding is an error."""
@@ -206,7 +217,7 @@ class Mesh(Discovery):
             if not stale:
                 return None
             checked = replace(options, select=tuple(stale), exclude=())
-        self.pool(options.workers).start(len(self.domains))
+        self.pool(options.workers).start(self._busy(checked))   # importing dbt while the mesh is planned
         if not skip_checks:
             progress.checked(self.gate(checked))
         plans = self.plan(options)
