@@ -67,10 +67,10 @@ def vendored(tmp_path: Path) -> Path:
 
 @offline
 def test_vendored_hub_package_checks_and_builds_without_deps(vendored: Path) -> None:
-    mesh = Mesh.load(vendored)
-    assert mesh.domains["revenue"].packages_installed
-    assert mesh.check(REVENUE).ok
-    result = mesh.build(REVENUE)
+    with Mesh.load(vendored) as mesh:   # one session: the build runs on the check's parse
+        assert mesh.domains["revenue"].packages_installed
+        assert mesh.check(REVENUE).ok
+        result = mesh.build(REVENUE)
     assert [(d.domain, d.status, d.message) for d in result.domains] == [("revenue", "success", "")]
     assert _commands(vendored / ".mesh/logs/check/revenue.log") == ["parse"]
     assert _commands(vendored / ".mesh/logs/revenue.log") == ["build"]
