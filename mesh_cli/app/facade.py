@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 
 from mesh_cli.governance.access import check_refs
 from mesh_cli.app.discovery import Discovery
+from mesh_cli.app.warehouse import WarehouseOps
 from mesh_cli.app.listing import DomainInfo, describe
 from mesh_cli.app.planner import BuildGuards, plan_domain, published, retry_options
 from mesh_cli.core.results import BuildResult, DomainResult
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from mesh_cli.execution.openlineage import LineageEmitter
 
 
-class Mesh(Discovery):
+class Mesh(Discovery, WarehouseOps):
     """A mesh loaded once: its domains, links and storage; every command starts here."""
 
     def __init__(self, root: Path, config: MeshConfig, domains: list[Domain]) -> None:
@@ -252,6 +253,7 @@ class Mesh(Discovery):
             if storage.managed and storage.database is not None:
                 storage.database.parent.mkdir(parents=True, exist_ok=True)
         guards = BuildGuards(self.context, self.links, self.interface, lambda d: self.files_hash(d, options))
+        guards = self.granting(guards, options)   # on a shared PostgreSQL: grants compiled from access
         try:
             with BuildLock(self.context.layout.base):
                 result = run_plan(plans, guards, self.context.layout.logs, options.workers, on_result, on_start,
