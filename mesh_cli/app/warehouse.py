@@ -94,8 +94,9 @@ class WarehouseOps:
         on = [d for d, a in adapters.items() if a == RUNS_ON]
         if not on:
             seen = sorted({a or "unknown" for a in adapters.values()}) or ["unknown"]
+            target = options.target or self.context.config.target
             raise UnsupportedAdapterError(seen[0], [d for d in DIALECTS if d != RUNS_ON],
-                                          f"target '{options.target or self.context.config.target or 'default'}'")
+                                          f"target '{target}'" if target else "the default target")
         return on
 
     def warehouse_model(self, domains: list[str], placed: bool = True,
