@@ -258,6 +258,7 @@ class Mesh(Discovery, WarehouseOps):
             with BuildLock(self.context.layout.base):
                 result = run_plan(plans, guards, self.context.layout.logs, options.workers, on_result, on_start,
                                   pool=self.pool(options.workers))
+                result.warnings += self.after_build(guards)   # the warehouse's: views restored, say
                 summary = {**result.to_dict(), "invocation": options.to_dict()}
                 self.context.layout.run_results.write_text(json.dumps(summary, indent=2), encoding="utf-8")
                 result.warnings += record_safely(self.root, result, options, {p.domain: p.target_dir for p in plans})

@@ -167,6 +167,13 @@ class WarehouseOps:
         absent = sorted({f"{s}.{r}" for s, r in found.absent})
         return GrantsReport(postgres.server(), rows, absent, applied)
 
+    @staticmethod
+    def after_build(guards: "Guards") -> list[str]:
+        """What the warehouse did at the end of a build, as warnings (nothing off PostgreSQL)."""
+        from mesh_cli.warehouse.guards import GrantingGuards
+
+        return guards.finish() if isinstance(guards, GrantingGuards) else []
+
     def granting(self, guards: "Guards", options: BuildOptions) -> "Guards":
         """The build's guards, applying grants after each domain on the shared PostgreSQL succeeds."""
         adapters = self.warehouse_adapters(options)
@@ -177,4 +184,4 @@ class WarehouseOps:
 
         every = sorted(on)   # only the fresh domain's relations are granted: the others give their roles
         return GrantingGuards(guards, on, lambda fresh: compile_model(
-            every, {d: fresh.get(d) for d in every}, self.policy.allowed_consumers))
+            every, {d: fresh.get(d) for d in every}, self.policy.allowed_consumers), self.interface)

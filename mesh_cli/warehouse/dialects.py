@@ -61,7 +61,8 @@ class Snowflake:
     name = "snowflake"
 
     def preamble(self, database: str) -> list[str]:
-        return [f"CREATE DATABASE IF NOT EXISTS {database};"]
+        return ["-- each domain's dbt user is granted its role: GRANT ROLE <role> TO USER <user>, and a warehouse",
+                f"CREATE DATABASE IF NOT EXISTS {database};"]
 
     def provision(self, space: DomainSpace, database: str) -> list[str]:
         out = [f"CREATE ROLE IF NOT EXISTS {space.role};", f"GRANT USAGE ON DATABASE {database} TO ROLE {space.role};"]
@@ -93,7 +94,7 @@ class BigQuery:
         return f'"serviceAccount:{role.replace("_", "-")}@{database}.iam.gserviceaccount.com"'
 
     def preamble(self, database: str) -> list[str]:
-        return []
+        return [f"-- each domain is the service account <role with - for _>@{database}.iam.gserviceaccount.com, made in IAM"]
 
     def provision(self, space: DomainSpace, database: str) -> list[str]:
         out = []
@@ -125,7 +126,8 @@ class Databricks:
     _PRIVILEGE = {"USAGE": "USE SCHEMA", "SELECT": "SELECT"}
 
     def preamble(self, database: str) -> list[str]:
-        return [f"CREATE CATALOG IF NOT EXISTS {database};"]
+        return ["-- each domain is a group or service principal named after its role, made in the account console",
+                f"CREATE CATALOG IF NOT EXISTS {database};"]
 
     def provision(self, space: DomainSpace, database: str) -> list[str]:
         out = [f"GRANT USE CATALOG ON CATALOG {database} TO `{space.role}`;"]
