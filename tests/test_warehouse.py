@@ -2,7 +2,7 @@
 database itself refuses to a domain's role (raw SQL, PostgreSQL's own permission errors)."""
 from __future__ import annotations
 
-import shutil
+import json
 from pathlib import Path
 from typing import Iterator
 
@@ -70,6 +70,11 @@ def test_provision_dry_run_prints_the_sql_and_runs_nothing(warehouse: Warehouse,
         f"CREATE ROLE {p}sales LOGIN;", f"CREATE SCHEMA sales AUTHORIZATION {p}sales;",
     ]
     assert warehouse.query(f"select rolname from pg_roles where rolname like '{p}%'") == []
+    as_json = mesh_cli("warehouse", "provision", "--project-dir", str(root), "--target", "postgres", "--dry-run",
+                       "--format", "json")
+    assert json.loads(as_json.stdout) == {"version": 1, "adapter": "postgres", "ran": False,
+                                          "server": result.stdout.splitlines()[0].split()[4],
+                                          "statements": result.stdout.splitlines()[1:]}
 
 
 def test_provision_creates_roles_owning_their_schemas_and_a_second_run_changes_nothing(
@@ -94,6 +99,18 @@ def test_provision_hands_a_schema_made_by_someone_else_to_its_domain(warehouse: 
     result = Mesh.load(root).provision(PG, dry_run=True)
     assert f"ALTER SCHEMA sales OWNER TO {warehouse.role('sales')};" in result.statements
     assert f"CREATE SCHEMA sales AUTHORIZATION {warehouse.role('sales')};" not in result.statements
+
+
+def test_provision_creates_the_custom_schemas_dbt_will_build_into(warehouse: Warehouse, tmp_path: Path) -> None:
+    root = copy_fixture("warehouse", tmp_path)
+    edit(root, "domains/sales/models/fct_margins.sql", "select", "{{ config(schema='restricted') }}\nselect")
+    result = Mesh.load(root).provision(PG)   # parses first: dbt names the schema sales_restricted
+    assert f"CREATE SCHEMA sales_restricted AUTHORIZATION {warehouse.role('sales')};" in result.statements
+    build(root)
+    assert warehouse.query("select count(*) from sales_restricted.fct_margins", "finance") == [(3,)]
+    assert refused(warehouse, "ops", "select * from sales_restricted.fct_margins") == \
+        "permission denied for schema sales_restricted"
+    assert mesh_cli("warehouse", "grants", "--project-dir", str(root), "--target", "postgres").exit_code == 0
 
 
 def test_a_password_is_set_but_never_shown_or_written(warehouse: Warehouse, tmp_path: Path,
@@ -290,3 +307,15 @@ def test_a_failed_upstream_build_leaves_its_consumers_views_and_grants_in_place(
     assert warehouse.query("select sum(amount_cents) from sales.fct_sales", "ops") == [(3900,)]
     assert warehouse.query("select sales from ops.ops_volume", "ops") == [(3,)]
     assert warehouse.query("select count(*) from finance.finance_margins", "finance") == [(3,)]
+
+
+def test_a_domain_whose_role_cannot_log_in_is_refused_before_dbt_runs(warehouse: Warehouse, tmp_path: Path) -> None:
+    root = copy_fixture("warehouse", tmp_path)
+    Mesh.load(root).provision(PG)
+    warehouse.query(f"alter role {warehouse.role('sales')} nologin")
+    result = mesh_cli("build", "--project-dir", str(root), "--target", "postgres", "--select", "sales")
+    assert result.exit_code == 1
+    assert (f"domain 'sales' was not built: could not connect to PostgreSQL at {warehouse.server.host}:"
+            f"{warehouse.server.port}/{warehouse.database} as role '{warehouse.role('sales')}': connection to server "
+            in result.stdout + result.stderr)
+    assert "START sales" not in result.stdout

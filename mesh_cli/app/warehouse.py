@@ -78,6 +78,7 @@ class WarehouseOps:
     context: "MeshContext"
     policy: "Policy"
     domains: dict[str, "Domain"]
+    check: Callable[..., Any]
 
     storages: Callable[..., "Storages"]
     interface: Callable[[str], Optional[dict[str, Any]]]
@@ -100,10 +101,21 @@ class WarehouseOps:
         return on
 
     def warehouse_model(self, domains: list[str], placed: bool = True,
-                        fresh: Optional[Mapping[str, Optional[dict[str, Any]]]] = None) -> WarehouseModel:
-        """Roles, schemas and grants of `domains`, from their interfaces (`fresh` ones first)."""
-        interfaces = {d: (fresh or {}).get(d) or self._placed_interface(d, placed) for d in domains}
-        return compile_model(domains, interfaces, self.policy.allowed_consumers, placed=placed)
+                        parsed: Optional[Mapping[str, Optional[dict[str, Any]]]] = None) -> WarehouseModel:
+        """Roles, schemas and grants of `domains`, from their last good interfaces (and the schemas of
+        `parsed` ones)."""
+        interfaces = {d: self._placed_interface(d, placed) for d in domains}
+        return compile_model(domains, interfaces, self.policy.allowed_consumers, placed=placed, parsed=parsed)
+
+    def _parsed(self, domains: list[str], options: BuildOptions) -> dict[str, Optional[dict[str, Any]]]:
+        """Each domain's interface as `mesh check` last parsed it, parsing first when one never was:
+        dbt names the custom schemas a domain builds into (`<domain>_<custom>`) when it parses."""
+        from mesh_cli.state.interface import load_interface
+
+        folder = self.context.layout.check
+        if any(load_interface(self.context.root, d, folder) is None for d in domains):
+            self.check(options)
+        return {d: load_interface(self.context.root, d, folder) for d in domains}
 
     def _placed_interface(self, domain: str, placed: bool) -> Optional[dict[str, Any]]:
         """The last good interface, when it was built on the warehouse (or for paper, any build's)."""
@@ -128,7 +140,8 @@ class WarehouseOps:
             return ProvisionResult(adapter, script(model, DIALECTS[adapter], name, name), False)
         from mesh_cli.warehouse import postgres
 
-        model = self.warehouse_model(self._warehouse_domains(options))
+        domains = self._warehouse_domains(options)
+        model = self.warehouse_model(domains, parsed=self._parsed(domains, options))
         conn = postgres.connect()
         try:
             statements = postgres.provision_statements(conn, model)

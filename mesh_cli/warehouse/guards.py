@@ -36,11 +36,15 @@ class GrantingGuards:
         refused = self.inner.before(plan)
         if not refused and plan.domain in self.domains:
             model = self.model_of({plan.domain: self.published(plan.domain)})
-            conn = postgres.connect(model.roles[plan.domain], plan.domain)
-            try:
-                self._views[plan.domain] = cascade.dependents(conn, schemas_of(plan.domain, self.published(plan.domain)))
-            finally:
-                conn.close()
+            try:   # the domain's role must log in to grant after the build: better refused now than then
+                conn = postgres.connect(model.roles[plan.domain], plan.domain)
+                try:
+                    self._views[plan.domain] = cascade.dependents(conn, schemas_of(plan.domain,
+                                                                                   self.published(plan.domain)))
+                finally:
+                    conn.close()
+            except MeshError as exc:
+                return [f"domain '{plan.domain}' was not built: {exc.message}"]
         return refused
 
     def up_to_date(self, plan: DomainPlan) -> Optional[str]:
@@ -53,7 +57,11 @@ class GrantingGuards:
         if plan.domain in self.domains:
             fresh = extract_interface(Manifest.load(plan.target_dir / "manifest.json"), plan.domain)
             self._grant(self.model_of({plan.domain: fresh}), plan.domain)
-            self._restore(plan.domain)
+            try:
+                self._restore(plan.domain)
+            except MeshError as exc:   # the domain itself is fine: its consumers' views are the problem
+                self.notes.append(f"building '{plan.domain}' may have dropped views of other domains over it, "
+                                  f"and they could not be checked or created again: {exc.message}")
         self.inner.publish(plan)
 
     def finish(self) -> list[str]:

@@ -123,15 +123,18 @@ def schemas_of(domain: str, interface: Optional[Mapping[str, Any]]) -> tuple[str
 
 
 def compile_model(domains: Iterable[str], interfaces: Mapping[str, Optional[Mapping[str, Any]]],
-                  allowed: Allowed, prefix: Optional[str] = None, placed: bool = True) -> WarehouseModel:
+                  allowed: Allowed, prefix: Optional[str] = None, placed: bool = True,
+                  parsed: Optional[Mapping[str, Optional[Mapping[str, Any]]]] = None) -> WarehouseModel:
     """The warehouse the mesh needs. `placed`: relations are where the interfaces say (built on this
-    warehouse); otherwise each is put in its domain's schema, as the mesh's profile would (on paper)."""
+    warehouse); otherwise each is put in its domain's schema, as the mesh's profile would (on paper).
+    `parsed`: interfaces of a `mesh check` parse, whose schemas the domains will build into too."""
     names = sorted(domains)
     prefix = prefix if prefix is not None else role_prefix()
     spaces, relations = [], []
     for domain in names:
         interface = interfaces.get(domain)
-        space = schemas_of(domain, interface) if placed else (domain,)
+        space = (tuple(sorted({*schemas_of(domain, interface), *schemas_of(domain, (parsed or {}).get(domain))},
+                              key=lambda s: (s != domain, s))) if placed else (domain,))
         spaces.append(DomainSpace(domain, role_of(domain, prefix), space))
         for node in (interface or {}).get("models", []):
             kind = _RELATIONS.get(str(node.get("materialized") or ""))
