@@ -173,10 +173,7 @@ class WarehouseOps:
         for g in sorted(found.expected | found.actual, key=grant_order):
             if g.relation is not None and (g.schema, g.relation) in found.absent:
                 continue
-            readable = model.readable(g.schema, g.relation) if g.relation is not None else None
-            why = readable.why if readable is not None else (
-                "a schema of the mesh" if g.relation is None else "not a relation of the mesh's interfaces")
-            rows.append(GrantRow(g, g in found.expected, g in found.actual, why))
+            rows.append(GrantRow(g, g in found.expected, g in found.actual, _why(model, g, g in found.expected)))
         absent = sorted({f"{s}.{r}" for s, r in found.absent})
         return GrantsReport(postgres.server(), rows, absent, applied)
 
@@ -198,3 +195,13 @@ class WarehouseOps:
         every = sorted(on)   # only the fresh domain's relations are granted: the others give their roles
         return GrantingGuards(guards, on, lambda fresh: compile_model(
             every, {d: fresh.get(d) for d in every}, self.policy.allowed_consumers), self.interface)
+
+
+def _why(model: WarehouseModel, g: Grant, expected: bool) -> str:
+    """Why the access rules call for a grant, or do not."""
+    if g.relation is not None:
+        readable = model.readable(g.schema, g.relation)
+        return readable.why if readable is not None else "not a relation of the mesh's interfaces"
+    if expected:
+        return "reads public relations of this schema"
+    return "reads no public relation of this schema" if g.privilege == "USAGE" else "only the owner may do this"
