@@ -291,6 +291,8 @@ def test_consumers_views_survive_their_upstreams_rebuild(warehouse: Warehouse, t
     assert warehouse.query("select sales from ops.ops_volume", "ops") == [(3,)]
     assert warehouse.query("select count(*) from finance.finance_margins", "finance") == [(3,)]
     assert mesh_cli("warehouse", "grants", "--project-dir", str(root), "--target", "postgres").exit_code == 0
+    # The copies of the last good tables kept during the build are gone once it succeeded.
+    assert warehouse.query("select relname from pg_class where relname like '%%mesh_good'") == []
 
 
 def test_a_failed_upstream_build_leaves_its_consumers_views_and_grants_in_place(warehouse: Warehouse,
@@ -298,13 +300,19 @@ def test_a_failed_upstream_build_leaves_its_consumers_views_and_grants_in_place(
     root = copy_fixture("warehouse", tmp_path)
     Mesh.load(root).provision(PG)
     build(root)
+    # New data, and a test that fails once fct_sales was rebuilt with it.
+    edit(root, "domains/sales/seeds/raw_sales.csv", "3,400,100\n", "3,400,100\n4,100000,1\n")
     (root / "domains/sales/tests").mkdir()
     (root / "domains/sales/tests/assert_fails.sql").write_text("select 1 as failure from {{ ref('fct_sales') }}\n")
     result = mesh_cli("build", "--project-dir", str(root), "--target", "postgres", "--select", "sales")
     assert result.exit_code == 1
     assert "ERROR sales" in result.stdout
-    # dbt replaced fct_sales before the test failed: its grants and the views over it are back.
+    assert ("Warning: 'sales' did not build: its public tables are back as its last good build left them: "
+            "sales.fct_margins, sales.fct_sales") in result.stdout + result.stderr
+    # dbt replaced fct_sales before the test failed: the last good data, its grants and the views over it are back.
     assert warehouse.query("select sum(amount_cents) from sales.fct_sales", "ops") == [(3900,)]
+    assert warehouse.query("select count(*) from sales.fct_margins", "finance") == [(3,)]
+    assert warehouse.query("select count(*) from pg_class where relname like '%%__mesh_good'") == [(0,)]
     assert warehouse.query("select sales from ops.ops_volume", "ops") == [(3,)]
     assert warehouse.query("select count(*) from finance.finance_margins", "finance") == [(3,)]
 

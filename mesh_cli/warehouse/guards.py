@@ -15,8 +15,8 @@ from mesh_cli.execution.plan import DomainPlan
 from mesh_cli.execution.scheduler import Guards
 from mesh_cli.state.interface import extract_interface
 from mesh_cli.state.manifest import Manifest
-from mesh_cli.warehouse import cascade, postgres
-from mesh_cli.warehouse.model import WarehouseModel, schemas_of
+from mesh_cli.warehouse import backup, cascade, postgres
+from mesh_cli.warehouse.model import Readable, WarehouseModel, schemas_of
 
 Interfaces = Mapping[str, Optional[dict[str, Any]]]
 
@@ -31,6 +31,7 @@ class GrantingGuards:
         self.inner, self.domains, self.model_of, self.published = inner, domains, model_of, published
         self.notes: list[str] = []                      # warnings for the build's report
         self._views: dict[str, list[cascade.View]] = {}  # domain -> other schemas' views over it
+        self._kept: dict[str, list[Readable]] = {}        # domain -> its public tables copied before it built
 
     def before(self, plan: DomainPlan) -> list[str]:
         refused = self.inner.before(plan)
@@ -41,9 +42,14 @@ class GrantingGuards:
                 try:
                     self._views[plan.domain] = cascade.dependents(conn, schemas_of(plan.domain,
                                                                                    self.published(plan.domain)))
+                    mine = [r for r in model.relations if r.domain == plan.domain]
+                    self._kept[plan.domain] = backup.existing(conn, backup.tables(mine))
+                    postgres.run(conn, backup.keep(self._kept[plan.domain]))
                 finally:
                     conn.close()
             except MeshError as exc:
+                self._views.pop(plan.domain, None)
+                self._kept.pop(plan.domain, None)
                 return [f"domain '{plan.domain}' was not built: {exc.message}"]
         return refused
 
@@ -56,7 +62,9 @@ class GrantingGuards:
     def publish(self, plan: DomainPlan) -> None:
         if plan.domain in self.domains:
             fresh = extract_interface(Manifest.load(plan.target_dir / "manifest.json"), plan.domain)
-            self._grant(self.model_of({plan.domain: fresh}), plan.domain)
+            model = self.model_of({plan.domain: fresh})
+            self._grant(model, plan.domain)
+            self._run(model, plan.domain, backup.discard(self._kept.pop(plan.domain, [])))
             try:
                 self._restore(plan.domain)
             except MeshError as exc:   # the domain itself is fine: its consumers' views are the problem
@@ -70,7 +78,13 @@ class GrantingGuards:
         last good interface's grants are applied again and the views restored. Returns the notes."""
         for domain in sorted(self._views):
             try:
-                self._grant(self.model_of({domain: self.published(domain)}), domain)
+                model = self.model_of({domain: self.published(domain)})
+                kept = self._kept.pop(domain, [])
+                self._run(model, domain, backup.restore(kept))
+                if kept:
+                    self.notes.append(f"'{domain}' did not build: its public tables are back as its last good build "
+                                      f"left them: {', '.join(f'{r.schema}.{r.relation}' for r in kept)}")
+                self._grant(model, domain)
                 self._restore(domain)
             except MeshError as exc:
                 self.notes.append(f"after '{domain}' failed, its grants could not be applied again: {exc}")
@@ -80,6 +94,16 @@ class GrantingGuards:
         conn = postgres.connect(model.roles[domain], domain)
         try:
             postgres.run(conn, postgres.diff(conn, model, [domain]).statements())
+        finally:
+            conn.close()
+
+    def _run(self, model: WarehouseModel, domain: str, statements: list[postgres.Statement]) -> None:
+        """`statements` as the domain's role, in one transaction."""
+        if not statements:
+            return
+        conn = postgres.connect(model.roles[domain], domain)
+        try:
+            postgres.run(conn, statements)
         finally:
             conn.close()
 
