@@ -14,9 +14,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mesh_cli"
 PLUGIN = PACKAGE.parent / "dbt_mesh_plugin.py"
 
 # Lowest first: a module may import its own layer and the ones before it.
-LAYERS = ["core", "project", "state", "execution", "governance", "contracts", "catalog", "app", "cli"]
+LAYERS = ["core", "project", "state", "execution", "governance", "contracts", "catalog", "warehouse", "app", "cli"]
 # Third-party packages that only one place may import.
-ONLY = {"dbt": {"execution"}, "click": {"cli"}, "rich": {"cli"}}
+ONLY = {"dbt": {"execution"}, "click": {"cli"}, "rich": {"cli"}, "psycopg2": {"warehouse"}}
 PLUGIN_MAY_IMPORT = {"mesh_cli.state.interface", "mesh_cli.core.layout"}
 
 

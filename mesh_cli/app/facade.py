@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 
 from mesh_cli.governance.access import check_refs
 from mesh_cli.app.discovery import Discovery
+from mesh_cli.app.warehouse import WarehouseOps
 from mesh_cli.app.listing import DomainInfo, describe
 from mesh_cli.core.results import BuildResult, DomainResult
 from mesh_cli.core.config import MeshConfig, load_config
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from mesh_cli.execution.pool import WorkerPool
 
 
-class Mesh(Discovery):
+class Mesh(Discovery, WarehouseOps):
     """A mesh loaded once: its domains, links and storage; every command starts here."""
 
     def __init__(self, root: Path, config: MeshConfig, domains: list[Domain]) -> None:
@@ -271,10 +272,12 @@ class Mesh(Discovery):
         from mesh_cli.execution.scheduler import run_plan
 
         guards = BuildGuards(self.context, self.links, self.interface, lambda d: self.files_hash(d, options))
+        guards = self.granting(guards, options)   # on a shared PostgreSQL: grants compiled from access
         try:
             with BuildLock(self.context.layout.base):
                 result = run_plan(plans, guards, self.context.layout.logs, options.workers, on_result, on_start,
                                   pool=self.pool(options.workers))
+                result.warnings += self.after_build(guards)   # the warehouse's: views restored, say
                 summary = {**result.to_dict(), "invocation": options.to_dict()}
                 self.context.layout.run_results.write_text(json.dumps(summary, indent=2), encoding="utf-8")
                 result.warnings += record_safely(self.root, result, options, {p.domain: p.target_dir for p in plans})

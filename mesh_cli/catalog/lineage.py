@@ -27,7 +27,6 @@ from mesh_cli.state.manifest import Node
 if TYPE_CHECKING:
     from mesh_cli.project.context import MeshContext
 
-DIALECT = "duckdb"
 _KINDS = ("model", "seed", "snapshot", "source")
 Relation = tuple[str, str, str]  # (database, schema, identifier), lower case
 
@@ -79,6 +78,7 @@ class MeshLineage:
         self._outputs: dict[str, list[str]] = {}
         self._sources: dict[str, dict[str, set[tuple[str, str]]]] = {}
         self._trees: dict[str, exp.Query] = {}
+        self._dialects: dict[str, str] = {}            # key -> the SQL dialect of its domain's warehouse
         # Real nodes first, so an injected copy in a consumer's manifest never hides its producer's.
         for dm in manifests.values():
             for node in self._own(dm):
@@ -106,6 +106,8 @@ class MeshLineage:
 
     def _add(self, key: str, node: Node, dm: Optional[DomainManifest]) -> None:
         self.views[key], self.nodes[key] = node, node.raw
+        if dm is not None:
+            self._dialects[key] = dm.manifest.dialect
         self.graph.add_node(key, domain=node.package, name=node.name, kind=node.resource_type,
                             version=node.version_text, access=node.declared_access,
                             built=dm is not None and dm.source == "build")
@@ -185,12 +187,16 @@ class MeshLineage:
         with path.open(newline="", encoding="utf-8") as handle:
             return [c.strip().lower() for c in next(csv.reader(handle), [])]
 
+    def dialect(self, key: str) -> str:
+        """The dialect `key`'s SQL was compiled in: its domain's adapter (DuckDB when unknown)."""
+        return self._dialects.get(key, "duckdb")
+
     def _schema(self, key: str) -> dict[str, Any]:
         """What the SQL of `key` reads: its parents' relations and their columns, for sqlglot."""
         schema: dict[str, Any] = {}
         for parent in self.graph.predecessors(key):
             db, sch, table = _relation(self.views[parent])
-            types = {c.name.lower(): _type(c.data_type) for c in self.views[parent].columns}
+            types = {c.name.lower(): _type(c.data_type, self.dialect(key)) for c in self.views[parent].columns}
             cols = {c: types.get(c, "UNKNOWN") for c in self._output_columns(parent)}
             if cols:
                 schema.setdefault(db, {}).setdefault(sch, {})[table] = cols
@@ -198,8 +204,9 @@ class MeshLineage:
 
     def _qualified(self, key: str) -> exp.Query:
         if key not in self._trees:
-            tree = sqlglot.parse_one(self.views[key].compiled_code or "", dialect=DIALECT)
-            self._trees[key] = qualify(tree, dialect=DIALECT, schema=self._schema(key),
+            dialect = self.dialect(key)
+            tree = sqlglot.parse_one(self.views[key].compiled_code or "", dialect=dialect)
+            self._trees[key] = qualify(tree, dialect=dialect, schema=self._schema(key),
                                        validate_qualify_columns=False, identify=False)
         return self._trees[key]
 
@@ -215,7 +222,8 @@ class MeshLineage:
         if not self._compiled(key):
             raise LineageUnavailableError(key, "its manifest has no compiled SQL (never built, or not a model)")
         try:
-            outputs = sqlglot_lineage(None, self._qualified(key).copy(), schema=self._schema(key), dialect=DIALECT)
+            outputs = sqlglot_lineage(None, self._qualified(key).copy(), schema=self._schema(key),
+                                      dialect=self.dialect(key))
         except SqlglotError as exc:
             raise LineageUnavailableError(key, f"sqlglot could not analyse its SQL ({exc})") from exc
         found: dict[str, set[tuple[str, str]]] = {}
@@ -234,7 +242,7 @@ class MeshLineage:
         parents = [p for p in self.graph.predecessors(consumer) if self.views[p].relation_name]
         schema = {self.views[p].relation_name: {c: "unknown" for c in self._output_columns(p)} for p in parents}
         read = columns_read(self._compiled(consumer) or "", self.views[producer].relation_name or "",
-                            self._output_columns(producer), schema, DIALECT)
+                            self._output_columns(producer), schema, self.dialect(consumer))
         return None if read is None else column in {c.lower() for c in read}
 
     def column_lineage(self, name: str, column: str, direction: str = "both",
@@ -310,11 +318,11 @@ def _table(table: exp.Table) -> Relation:
     return (table.catalog.lower(), table.db.lower(), table.name.lower())
 
 
-def _type(data_type: Optional[str]) -> str:
+def _type(data_type: Optional[str], dialect: str) -> str:
     if not data_type:
         return "UNKNOWN"
     try:
-        exp.DataType.build(data_type, dialect=DIALECT)
+        exp.DataType.build(data_type, dialect=dialect)
     except (SqlglotError, ValueError):
         return "UNKNOWN"
     return data_type

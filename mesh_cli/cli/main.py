@@ -234,6 +234,8 @@ cli.add_command(lineage)
 from mesh_cli.cli.commands.runs import runs, status  # noqa: E402
 cli.add_command(runs)
 cli.add_command(status)
+from mesh_cli.cli.commands.warehouse import warehouse  # noqa: E402
+cli.add_command(warehouse)
 
 
 def main() -> None:

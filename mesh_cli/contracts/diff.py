@@ -10,6 +10,7 @@ from datetime import date
 from typing import Iterable, Optional
 
 from mesh_cli.contracts.model import ModelContract
+from mesh_cli.contracts.conformance import same_type
 from mesh_cli.contracts.odcs import base_type
 
 Key = tuple[str, str, Optional[str]]
@@ -139,10 +140,12 @@ class _Differ:
                          self.new_version_fix(o))
                 continue
             ob, nb = base_type(oc.data_type), base_type(nc.data_type)
-            if ob != nb:
+            # Two spellings of one type (`double` and `double precision`, portable across warehouses)
+            # are no change.
+            if ob != nb and (ob is None or nb is None or not same_type(ob, nb)):
                 self.add("type_changed", enforced, o, f"column `{oc.name}` of {o.label} changed type from "
                          f"{oc.data_type} to {nc.data_type}", oc.name, self.new_version_fix(o))
-            elif (oc.data_type or "").lower().replace(" ", "") != (nc.data_type or "").lower().replace(" ", ""):
+            elif _size(oc.data_type) != _size(nc.data_type):
                 self.add("type_size_changed", False, o, f"column `{oc.name}` of {o.label} changed size or precision "
                          f"from {oc.data_type} to {nc.data_type}", oc.name)
             removed = sorted(set(oc.constraints) - set(nc.constraints))
@@ -261,3 +264,9 @@ def diff(old: dict[Key, ModelContract], new: dict[Key, ModelContract], readers: 
             d.compare(o, n)
     d.latest()
     return d.changes
+
+
+def _size(data_type: Optional[str]) -> str:
+    """The size or precision of a type, `(18,2)` of `DECIMAL(18, 2)`; '' without one."""
+    text = (data_type or "").lower().replace(" ", "")
+    return text[text.index("("):] if "(" in text else ""

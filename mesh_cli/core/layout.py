@@ -22,6 +22,10 @@ PATH_ENV = "MESH_DUCKDB_PATH"       # the DuckDB file the domain writes
 ATTACH_ENV = "MESH_DUCKDB_ATTACH"   # its upstreams' files, attached read-only
 # Read by mesh itself.
 WORKERS_ENV = "MESH_WORKERS"        # default of --workers
+# A shared PostgreSQL: read by mesh and by the profile's postgres target alike. Roles belong to the
+# whole server, so meshes sharing one server (dev and prod, two teams) take different prefixes.
+ROLE_PREFIX_ENV = "MESH_PG_ROLE_PREFIX"   # a domain's role is <prefix><domain>; default mesh_
+PASSWORD_ENV = "MESH_PG_PASSWORD_"        # + the domain in upper case: that role's password
 
 # The mesh's profile, for domains whose own profile is defined nowhere (a mesh written for dbt Cloud
 # ships no profiles.yml): written to .mesh/profiles/ when the mesh has no profiles/ folder of its own.

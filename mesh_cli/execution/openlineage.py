@@ -1,7 +1,8 @@
 """OpenLineage run events for what dbt ran in each domain of `mesh build`, and the emitter that sends them.
 
 Naming: job namespace = the mesh's name, job name = `<domain>.<model>` (`.v<n>` for a version); dataset
-namespace = `duckdb://<mesh name>`, dataset name = `<database>.<schema>.<identifier>` of the relation. On
+namespace = `duckdb://<mesh name>` (on PostgreSQL `postgres://<host>:<port>` of libpq's PGHOST and PGPORT, as
+OpenLineage's naming spec has it), dataset name = `<database>.<schema>.<identifier>` of the relation. On
 the mesh's profile each domain writes its own DuckDB file whose database is named after the domain, and
 consumers see an upstream's public model under the producer's own relation (the dbt plugin injects it as
 published), so `orders.main.fct_orders` is the same dataset as orders' output and as marketing's input.
@@ -9,6 +10,7 @@ Read from the JSON artifacts dbt writes; this module never imports dbt."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,7 +49,13 @@ class ParentRun:
     name: str = BUILD_JOB
 
 
-def dataset_namespace(mesh: str) -> str:
+def dataset_namespace(mesh: str, adapter_type: Optional[str] = None) -> str:
+    """Where datasets live, per OpenLineage's naming: one DuckDB mesh, or the PostgreSQL server."""
+    if adapter_type == "postgres":
+        host = os.environ.get("PGHOST") or "localhost"
+        if host.startswith("/"):   # a socket folder: the server is on this machine
+            host = "localhost"
+        return f"postgres://{host}:{os.environ.get('PGPORT') or 5432}"
     return f"duckdb://{mesh}"
 
 
@@ -71,7 +79,8 @@ def domain_events(manifest: dict[str, Any], run_results: dict[str, Any], *, mesh
     sources = manifest.get("sources") or {}
     metadata = run_results.get("metadata") or {}
     fallback = metadata.get("generated_at") or _now()
-    namespace = dataset_namespace(mesh)
+    adapter = (manifest.get("metadata") or {}).get("adapter_type")
+    namespace = dataset_namespace(mesh, adapter)
     engine = processing_engine_run.ProcessingEngineRunFacet(
         version=str(metadata.get("dbt_version", "")), name="dbt", openlineageAdapterVersion=__version__,
         producer=PRODUCER)
@@ -91,7 +100,7 @@ def domain_events(manifest: dict[str, Any], run_results: dict[str, Any], *, mesh
         # Stable for one dbt invocation and node: re-reading the same artifacts gives the same run.
         run_id = str(generate_static_uuid(_instant(started),
                                           f"{metadata.get('invocation_id')}:{unique_id}".encode()))
-        job = Job(namespace=mesh, name=_job_name(domain, node), facets=_job_facets(node, result, domain))
+        job = Job(namespace=mesh, name=_job_name(domain, node), facets=_job_facets(node, result, domain, adapter))
         inputs = [InputDataset(namespace=namespace, name=name) for name in _inputs(node, nodes, sources)]
         outputs = [OutputDataset(namespace=namespace, name=_relation(node), facets=_schema(node))]
         facets: dict[str, Any] = {"parent": parent_facet, "processing_engine": engine}
@@ -153,7 +162,8 @@ def _inputs(node: dict[str, Any], nodes: dict[str, Any], sources: dict[str, Any]
     return list(found)
 
 
-def _job_facets(node: dict[str, Any], result: dict[str, Any], domain: str) -> dict[str, Any]:
+def _job_facets(node: dict[str, Any], result: dict[str, Any], domain: str,
+                adapter: Optional[str]) -> dict[str, Any]:
     kind = _KINDS[node["resource_type"]]
     facets: dict[str, Any] = {
         "jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="DBT", jobType=kind,
@@ -163,7 +173,7 @@ def _job_facets(node: dict[str, Any], result: dict[str, Any], domain: str) -> di
     }
     code = result.get("compiled_code") or node.get("compiled_code")
     if code:
-        facets["sql"] = sql_job.SQLJobFacet(query=code, dialect="duckdb", producer=PRODUCER)
+        facets["sql"] = sql_job.SQLJobFacet(query=code, dialect=adapter or "duckdb", producer=PRODUCER)
     if node.get("description"):
         facets["documentation"] = documentation_job.DocumentationJobFacet(description=node["description"],
                                                                           producer=PRODUCER)

@@ -256,6 +256,12 @@ class Manifest:
     tests: tuple[DataTest, ...] = ()
     schema_version: Optional[int] = None   # None: a hand-made manifest, without metadata
     path: Optional[Path] = None
+    adapter_type: Optional[str] = None     # the warehouse dbt compiled for (metadata.adapter_type)
+
+    @property
+    def dialect(self) -> str:
+        """The sqlglot dialect of the manifest's compiled SQL (DuckDB when dbt did not say)."""
+        return sql_dialect(self.adapter_type)
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -270,7 +276,7 @@ class Manifest:
             {n.unique_id: n for n in (Node.from_dict(r) for r in raw_nodes if r.get("resource_type") != "test")},
             {key: Group.from_dict(key, g) for key, g in (data.get("groups") or {}).items()},
             tuple(DataTest.from_dict(r) for r in raw_nodes if r.get("resource_type") == "test"),
-            version, path,
+            version, path, (data.get("metadata") or {}).get("adapter_type"),
         )
 
     def get(self, unique_id: str) -> Optional[Node]:
@@ -317,3 +323,16 @@ def _schema_version(data: Raw, path: Optional[Path]) -> Optional[int]:
         supported = ", ".join(f"v{v}, written by {writers}" for v, writers in sorted(SCHEMAS.items()))
         raise UnsupportedManifestError(path, f"v{version}" if version is not None else raw, supported)
     return version
+
+
+# dbt adapter type -> sqlglot dialect, for the adapters whose names differ; sqlglot names the others
+# (duckdb, postgres, snowflake, bigquery, databricks, redshift, trino) as dbt does.
+_DIALECTS = {"sqlserver": "tsql", "fabric": "tsql", "synapse": "tsql"}
+KNOWN_DIALECTS = frozenset({"duckdb", "postgres", "snowflake", "bigquery", "databricks", "spark", "redshift",
+                            "trino", "athena", "clickhouse", "tsql", "mysql", "oracle", "sqlite", "teradata"})
+
+
+def sql_dialect(adapter_type: Optional[str]) -> str:
+    """The sqlglot dialect that parses SQL dbt compiled for `adapter_type` (duckdb when unknown)."""
+    name = _DIALECTS.get(adapter_type or "", adapter_type or "duckdb")
+    return name if name in KNOWN_DIALECTS else "duckdb"

@@ -4,4 +4,4 @@ from {{ ref('fct_orders', v=1) }} as v1
 full outer join {{ ref('fct_orders', v=2) }} as v2 using (order_id)
 where v1.order_id is null
    or v2.order_id is null
-   or abs(v1.amount - cast(v2.order_total as double)) > 0.005
+   or abs(v1.amount - cast(v2.order_total as double precision)) > 0.005

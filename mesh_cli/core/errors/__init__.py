@@ -7,6 +7,7 @@ from mesh_cli.core.errors.discovery import UnknownProductError, UnknownNodeError
 from mesh_cli.core.errors.scaffold import ScaffoldError, FilesExistError, InvalidDomainNameError, DomainExistsError, InvalidEmailError, NotAMeshError, NoDomainFolderError
 from mesh_cli.core.errors.contracts import ContractFileError, ContractInvalidError, GitRefError, NotParsedError, UnsupportedManifestError
 from mesh_cli.core.errors.runs import BuildLockedError, NothingToRetryError, HistoryError, UnknownBuildError, DepsFailedError
+from mesh_cli.core.errors.warehouse import WarehouseError, UnsupportedAdapterError, WarehouseConnectionError, WarehouseStatementError
 
 __all__ = [
     "AccessViolationError",
@@ -35,8 +36,8 @@ __all__ = [
     "NoDomainFolderError",
     "NotAMeshError",
     "NotBuiltError",
-    "NotParsedError",
     "NothingToRetryError",
+    "NotParsedError",
     "PortInUseError",
     "ScaffoldError",
     "SelectionNotParsedError",
@@ -47,8 +48,12 @@ __all__ = [
     "UnknownNodeError",
     "UnknownProductError",
     "UnknownSelectedModelError",
+    "UnsupportedAdapterError",
     "UnsupportedManifestError",
     "ViolationError",
     "Violations",
+    "WarehouseConnectionError",
+    "WarehouseError",
+    "WarehouseStatementError",
     "raise_all",
 ]

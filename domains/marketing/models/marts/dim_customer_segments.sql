@@ -13,11 +13,18 @@ as_of as (
     select max(last_order_date) as as_of_date from revenue
 ),
 
-last_touch as (
-    select t.customer_id, c.channel
+touches as (
+    select
+        t.customer_id,
+        c.channel,
+        row_number() over (partition by t.customer_id order by t.touched_at desc, t.touch_id desc) as recency
     from {{ ref('stg_touches') }} as t
     join {{ ref('stg_campaigns') }} as c using (campaign_id)
-    qualify row_number() over (partition by t.customer_id order by t.touched_at desc, t.touch_id desc) = 1
+),
+
+-- A window filter in a CTE rather than QUALIFY, which PostgreSQL does not have.
+last_touch as (
+    select customer_id, channel from touches where recency = 1
 )
 
 select

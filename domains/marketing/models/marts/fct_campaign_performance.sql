@@ -17,9 +17,9 @@ select
     cast(coalesce(t.customers_reached, 0) as bigint)                        as customers_reached,
     cast(coalesce(a.attributed_orders, 0) as bigint)                        as attributed_orders,
     cast(coalesce(a.attributed_revenue, 0) as decimal(18, 2))               as attributed_revenue,
-    cast(round({{ mesh_macros.safe_divide('c.budget_cents / 100.0', 'a.attributed_orders') }}, 2) as double)
+    cast({{ mesh_macros.round_to(mesh_macros.safe_divide('c.budget_cents / 100.0', 'a.attributed_orders'), 2) }} as double precision)
                                                                             as cost_per_order,
-    cast(round({{ mesh_macros.safe_divide('a.attributed_revenue', 'c.budget_cents / 100.0') }}, 4) as double)
+    cast({{ mesh_macros.round_to(mesh_macros.safe_divide('a.attributed_revenue', 'c.budget_cents / 100.0'), 4) }} as double precision)
                                                                             as return_on_ad_spend
 from {{ ref('stg_campaigns') }} as c
 left join {{ ref('int_campaign_touches') }} as t using (campaign_id)

@@ -5,7 +5,7 @@ select
     count(*)                                                            as orders,
     cast(sum(units) as bigint)                                          as units,
     {{ mesh_macros.cents_to_dollars('sum(order_total_cents)') }}        as revenue,
-    round({{ mesh_macros.safe_divide('sum(order_total_cents)', 'count(*)') }} / 100, 2)
+    cast({{ mesh_macros.round_to(mesh_macros.safe_divide('sum(order_total_cents)', 'count(*)') ~ ' / 100', 2) }} as double precision)
                                                                         as avg_order_value
 from {{ ref('int_orders_enriched') }}
 where status <> 'cancelled'

@@ -13,6 +13,6 @@ select
     {{ mesh_macros.cents_to_dollars('f.fee_fixed_cents') }}                     as fee_fixed,
     f.settlement_days,
     coalesce(u.attempts, 0)                                                     as attempts,
-    round({{ mesh_macros.safe_divide('u.successes', 'u.attempts') }}, 4)        as success_rate
+    cast({{ mesh_macros.round_to(mesh_macros.safe_divide('u.successes', 'u.attempts'), 4) }} as double precision) as success_rate
 from {{ ref('stg_payment_fees') }} as f
 left join usage as u using (payment_method)
