@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 
 from mesh_cli.governance.access import check_refs
 from mesh_cli.app.discovery import Discovery
+from mesh_cli.app.federation import external_storage, resolve_externals
 from mesh_cli.app.listing import DomainInfo, describe
 from mesh_cli.app.planner import BuildGuards, plan_domain, published, retry_options
 from mesh_cli.core.results import BuildResult, DomainResult
 from mesh_cli.execution.plan import DomainPlan
 from mesh_cli.execution.scheduler import run_plan
 from mesh_cli.core.config import MeshConfig, load_config
+from mesh_cli.core.layout import Layout
 from mesh_cli.core.options import BuildOptions
 from mesh_cli.project.context import MeshContext
 from mesh_cli.project.discovery import Domain, discover
@@ -50,16 +52,21 @@ class BuildProgress(Protocol):
 
 if TYPE_CHECKING:
     from mesh_cli.execution.openlineage import LineageEmitter
+    from mesh_cli.state.remote import ExternalState
 
 
 class Mesh(Discovery):
     """A mesh loaded once: its domains, links and storage; every command starts here."""
 
-    def __init__(self, root: Path, config: MeshConfig, domains: list[Domain]) -> None:
+    def __init__(self, root: Path, config: MeshConfig, domains: list[Domain],
+                 external: Optional[dict[str, "ExternalState"]] = None, notes: Iterable[str] = ()) -> None:
         self.root = root
         self.config = config
         self.domains = {d.name: d for d in domains}
-        self.context = MeshContext.of(root, config, domains)   # what features are handed
+        # Domains of other repositories, resolved before anything runs (app/federation.py).
+        self.external = dict(external or {})
+        self.notes = list(notes)   # what the CLI says on stderr (a state used --offline)
+        self.context = MeshContext.of(root, config, domains, self.external)   # what features are handed
         self.policy = Policy(config.governance, root / "mesh.yml")  # validated with the rest of the config
         self._pool: Optional[WorkerPool] = None
         self._session = False  # inside `with mesh:` the pool outlives each call
@@ -91,10 +98,14 @@ class Mesh(Discovery):
         self.close()
 
     @classmethod
-    def load(cls, project_dir: Path | str = ".") -> "Mesh":
+    def load(cls, project_dir: Path | str = ".", offline: bool = False) -> "Mesh":
+        """`offline`: an external domain whose location cannot be reached is read from the state
+        resolved last time (and a note says so) instead of stopping the command."""
         root = Path(project_dir).resolve()
         config, _ = load_config(root)
-        return cls(root, config, discover(root, config))
+        domains = discover(root, config)
+        external, notes = resolve_externals(root, config, domains, Layout(root).external, offline)
+        return cls(root, config, domains, external, notes)
 
     def check(self, options: BuildOptions = BuildOptions()) -> CheckReport:
         """Every rule over the selected domains; parses with dbt, builds nothing."""
@@ -120,7 +131,8 @@ class Mesh(Discovery):
     def linked(self) -> Links:
         """Every link found in the files, errors included (mesh check reports them all)."""
         cache = ScanCache(self.context.layout.cache / "scan.json")
-        found = link(list(self.domains.values()), cache, self.interface)
+        found = link(list(self.domains.values()), cache, self.interface,
+                     {name: e.interface for name, e in self.external.items()})
         cache.save()
         return found
 
@@ -143,7 +155,8 @@ class Mesh(Discovery):
         command, since every upstream of every domain asks."""
         key = (options.profiles_dir, options.target or self.config.target, os.environ.get("DBT_PROFILES_DIR"))
         if key not in self._storages:
-            self._storages[key] = Storages(self.root, self.config, self.domains, options.profiles_dir, key[1])
+            external = {n: external_storage(n, e, self.config, self.root) for n, e in self.external.items()}
+            self._storages[key] = Storages(self.root, self.config, self.domains, options.profiles_dir, key[1], external)
         return self._storages[key]
 
     def storage(self, domain: str, options: BuildOptions = BuildOptions()) -> Storage:

@@ -53,6 +53,12 @@ class Layout:
         return self.base / "state"
 
     @property
+    def external(self) -> Path:
+        """The last resolved state of each external domain (another repository's `mesh publish`):
+        interface.json where the plugin reads it, and what came with it."""
+        return self.base / "external"
+
+    @property
     def check(self) -> Path:
         """`mesh check`'s parses, kept apart so a check never replaces a build's state."""
         return self.base / "check"

@@ -208,7 +208,8 @@ class _ParseGuards:
                    if load_interface(self.ctx.root, u, self.checker.state) is None and self.interface(u) is None]
         if missing:
             self.unchecked[name] = f"upstream domain '{missing[0]}' could not be parsed"
-        elif name in self.blocked or not self.checker.refs_ok(name, self.links, list(plan.upstreams)):
+        # Every upstream, external domains (never parsed here) included: their refs obey the same rules.
+        elif name in self.blocked or not self.checker.refs_ok(name, self.links, self.links.graph.upstreams(name)):
             self.unchecked[name] = "its refs have errors, so dbt did not parse it; fix them first"
         return [self.unchecked[name]] if name in self.unchecked else []
 

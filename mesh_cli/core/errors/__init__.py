@@ -6,6 +6,7 @@ from mesh_cli.core.errors.refs import UnknownDomainError, UnknownModelError, Acc
 from mesh_cli.core.errors.discovery import UnknownProductError, UnknownNodeError, UnknownColumnError, LineageUnavailableError, DocsOutputError, PortInUseError, LineageTargetError, InvalidSelectorError, UnknownSelectedModelError, SelectionNotParsedError
 from mesh_cli.core.errors.scaffold import ScaffoldError, FilesExistError, InvalidDomainNameError, DomainExistsError, InvalidEmailError, NotAMeshError, NoDomainFolderError
 from mesh_cli.core.errors.contracts import ContractFileError, ContractInvalidError, GitRefError, NotParsedError, UnsupportedManifestError
+from mesh_cli.core.errors.remote import RemoteStateError, UnreachableStateError, NotPublishedError, NewerStateError, UnknownPublishedBuildError, InvalidStateError, ExternalClashError, PublishError, MissingExtraError
 from mesh_cli.core.errors.runs import BuildLockedError, NothingToRetryError, HistoryError, UnknownBuildError, DepsFailedError
 
 __all__ = [
@@ -50,5 +51,14 @@ __all__ = [
     "UnsupportedManifestError",
     "ViolationError",
     "Violations",
+    "RemoteStateError",
+    "UnreachableStateError",
+    "NotPublishedError",
+    "NewerStateError",
+    "UnknownPublishedBuildError",
+    "InvalidStateError",
+    "ExternalClashError",
+    "PublishError",
+    "MissingExtraError",
     "raise_all",
 ]
