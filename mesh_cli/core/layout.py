@@ -22,6 +22,7 @@ PATH_ENV = "MESH_DUCKDB_PATH"       # the DuckDB file the domain writes
 ATTACH_ENV = "MESH_DUCKDB_ATTACH"   # its upstreams' files, attached read-only
 # Read by mesh itself.
 WORKERS_ENV = "MESH_WORKERS"        # default of --workers
+OFFLINE_ENV = "MESH_OFFLINE"        # default of --offline: external domains' last resolved state when unreachable
 
 # The mesh's profile, for domains whose own profile is defined nowhere (a mesh written for dbt Cloud
 # ships no profiles.yml): written to .mesh/profiles/ when the mesh has no profiles/ folder of its own.

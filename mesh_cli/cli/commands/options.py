@@ -7,6 +7,8 @@ from typing import Any, Callable, TypeVar
 
 import click
 
+from mesh_cli.core.layout import OFFLINE_ENV
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -66,7 +68,7 @@ def log_format_option(f: F) -> F:
 
 
 def offline_option(f: F) -> F:
-    return click.option("--offline", is_flag=True, envvar="MESH_OFFLINE",
+    return click.option("--offline", is_flag=True, envvar=OFFLINE_ENV,
                         help="When an external domain's location cannot be reached, use the state resolved "
                              "last time (and say so) instead of stopping. Also $MESH_OFFLINE=1.")(f)
 
