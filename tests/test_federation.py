@@ -112,6 +112,8 @@ def test_the_producers_breaking_change_names_the_consumer_in_another_repository(
     set_external(producer, {"marketing": {"state": str(world["shared"])}})
     edit(producer, "domains/orders/models/marts/fct_orders_v1.sql", "as double) as amount", "as varchar) as amount")
     edit(producer, "domains/orders/models/marts/_marts.yml", "            data_type: double", "            data_type: varchar")
+    # the consumer's published reads make it a downstream of the producer's domains
+    assert "orders -> marketing: fct_orders.v1" in mesh_cli("graph", "--project-dir", str(producer)).output.splitlines()
     result = mesh_cli("contracts", "diff", "--project-dir", str(producer), "--select", "orders")
     assert result.exit_code == 1, result.output
     assert ("            consumer: marketing.int_attributed_orders (pins v1, reads `amount`, in another repository) "
@@ -246,3 +248,29 @@ def test_publish_refuses_a_domain_never_built_and_a_read_only_location(world: di
     assert served.output.splitlines() == [
         "Error: cannot publish domain 'orders' to http://127.0.0.1:9: this location can only be read (a web server); "
         "publish to the folder or object store the server serves"]
+
+
+def test_catalog_show_lineage_ls_graph_and_docs_mark_external_domains(world: dict[str, Path], built_consumer: Path,
+                                                                      tmp_path: Path) -> None:
+    root = str(built_consumer)
+    build = json.loads((world["shared"] / "orders" / "latest.json").read_text())["build_id"]
+    catalog = mesh_cli("catalog", "--project-dir", root).output.splitlines()
+    line = next(line for line in catalog if line.startswith("orders.fct_orders "))
+    assert "Sales <sales@acme.example>" in line and "  external, built " in line
+    assert [p.source for p in Mesh.load(built_consumer).products() if p.domain == "orders"] == ["external", "external"]
+    show = mesh_cli("show", "orders.fct_orders", "--project-dir", root).output.splitlines()
+    assert show[0] == f"orders.fct_orders  (data product of domain orders, external: published at {world['shared']})"
+    assert "    contract: .mesh/external/orders/contracts/fct_orders.v1.odcs.yaml (apiVersion v3.1.0, version 1.0.0, " \
+           "status deprecated, 4 properties in 1 object(s))" in show
+    assert "      marketing.int_attributed_orders  pinned to v1" in show
+    lineage = mesh_cli("lineage", "marketing.int_attributed_orders", "--upstream", "--depth", "1", "--project-dir", root)
+    assert "    <- orders.fct_orders.v1  [external domain]" in lineage.output.splitlines()
+    ls = mesh_cli("ls", "--project-dir", root).output.splitlines()
+    assert f"orders  (external: {world['shared']} (build {build}))  owner: Sales <sales@acme.example>" in ls
+    graph = mesh_cli("graph", "--project-dir", root).output.splitlines()
+    assert graph[:2] == ["2 domains in build order: payments, marketing",
+                         "external (built in other repositories): customers, orders"]
+    docs = mesh_cli("docs", "generate", "--project-dir", root, "--out", str(tmp_path / "site"))
+    assert docs.exit_code == 0, docs.output
+    page = (tmp_path / "site" / "domains" / "orders.html").read_text()
+    assert f"built in another repository; state published at {world['shared']}" in page

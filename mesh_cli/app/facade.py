@@ -132,7 +132,8 @@ class Mesh(Discovery):
         """Every link found in the files, errors included (mesh check reports them all)."""
         cache = ScanCache(self.context.layout.cache / "scan.json")
         found = link(list(self.domains.values()), cache, self.interface,
-                     {name: e.interface for name, e in self.external.items()})
+                     {name: e.interface for name, e in self.external.items()},
+                     {name: e.reads for name, e in self.external.items()})
         cache.save()
         return found
 
@@ -184,7 +185,7 @@ class Mesh(Discovery):
     def describe(self, select: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[DomainInfo]:
         """`mesh ls`: each selected domain, its owner, links and public models."""
         chosen, _ = self.selection(select, exclude)
-        return describe(self.context, self.graph, chosen, self.interface)
+        return describe(self.context, self.graph, chosen, self.interface, not list(select) and not list(exclude))
 
     def plan(self, options: BuildOptions) -> list[DomainPlan]:
         """The plan of each selected domain, after every check that can run before anything builds."""

@@ -115,7 +115,8 @@ def _resolve(ref: Ref, domain: Domain, domains: Mapping[str, object], names: dic
 
 
 def link(domains: list[Domain], cache: Optional[ScanCache] = None, interfaces: Optional[Interfaces] = None,
-         external: Optional[Mapping[str, dict[str, Any]]] = None) -> Links:
+         external: Optional[Mapping[str, dict[str, Any]]] = None,
+         external_reads: Optional[Mapping[str, list[dict[str, Any]]]] = None) -> Links:
     """`interfaces`: each domain's published interface (None when never built), which tells
     one-argument refs where they land. `external`: the interfaces of domains of other repositories,
     whose nodes are known from what they published rather than from files."""
@@ -135,6 +136,13 @@ def link(domains: list[Domain], cache: Optional[ScanCache] = None, interfaces: O
     graph = MeshGraph(by_name, external)
     cross: list[CrossRef] = []
     errors: list[MeshError] = []
+    # What external domains published they read (issue 14): edges to them, so a producer sees its
+    # consumers in other repositories.
+    for consumer, reads in sorted((external_reads or {}).items()):
+        for r in reads:
+            if r.get("producer") in known and r["producer"] != consumer:
+                model = r["name"] + (f".v{r['version']}" if r.get("version") is not None else "")
+                graph.link(r["producer"], consumer, "published", model, r.get("model"))
     for d in domains:
         for upstream in d.declared:
             if upstream not in known:
