@@ -274,3 +274,56 @@ def test_catalog_show_lineage_ls_graph_and_docs_mark_external_domains(world: dic
     assert docs.exit_code == 0, docs.output
     page = (tmp_path / "site" / "domains" / "orders.html").read_text()
     assert f"built in another repository; state published at {world['shared']}" in page
+
+
+def test_older_publications_stay_pinnable_and_latest_follows_the_newest(world: dict[str, Path], tmp_path: Path) -> None:
+    from mesh_cli.state.locations import FolderLocation
+    from mesh_cli.state.remote import write_publication
+
+    shared = tmp_path / "shared"
+    shutil.copytree(world["shared"], shared)
+    first = json.loads((shared / "orders" / "latest.json").read_text())["build_id"]
+    state = json.loads((shared / "orders" / "builds" / first / "state.json").read_text())
+    newer = {**state, "build_id": "next", "published_at": "2026-12-03T00:00:00Z"}
+    newer["interface"] = {**state["interface"], "models": [m for m in state["interface"]["models"] if m["name"] != "dim_products"]}
+    write_publication(FolderLocation(shared, str(shared)), newer, {})
+    assert json.loads((shared / "orders" / "latest.json").read_text())["build_id"] == "next"
+    assert [b["build_id"] for b in json.loads((shared / "orders" / "builds.json").read_text())["builds"]] == [first, "next"]
+    assert not [p.name for p in (shared / "orders").rglob(".tmp-*")]
+    repo = clone(world["consumer"], tmp_path / "consumer")
+    set_external(repo, {"customers": {"state": str(shared)}, "orders": {"state": str(shared)}})
+    latest = Mesh.load(repo)
+    assert latest.external["orders"].build_id == "next"
+    assert "dim_products" not in {m["name"] for m in latest.interface("orders")["models"]}
+    set_external(repo, {"customers": {"state": str(shared)}, "orders": {"state": str(shared), "build": first}})
+    pinned = Mesh.load(repo)
+    assert pinned.external["orders"].build_id == first
+    assert "dim_products" in {m["name"] for m in pinned.interface("orders")["models"]}
+
+
+def test_the_producers_allow_list_is_applied_in_the_consumers_repository(world: dict[str, Path], tmp_path: Path) -> None:
+    producer = tmp_path / "producer"
+    shutil.copytree(world["producer"], producer, ignore=shutil.ignore_patterns("*.duckdb*"))
+    edit(producer, "mesh.yml", "domains:\n", "governance:\n  allowed_consumers:\n    orders.fct_orders: [marketing]\ndomains:\n")
+    Mesh.load(producer).publish(str(tmp_path / "shared"), ["orders", "customers"])
+    repo = clone(world["consumer"], tmp_path / "consumer")
+    set_external(repo, {d: {"state": str(tmp_path / "shared")} for d in PRODUCER})
+    result = mesh_cli("check", "--project-dir", str(repo), "--select", "payments")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[1:4] == [
+        "  error  access.allowed-consumers  fct_order_reconciliation  domains/payments/models/marts/fct_order_reconciliation.sql:4",
+        "         refs 'orders.fct_orders', whose consumers are limited to: marketing",
+        "         fix: Ask sales@acme.example to add 'payments' to its allowed consumers.",
+    ]
+
+
+def test_a_build_refuses_an_external_duckdb_file_it_cannot_see(world: dict[str, Path], tmp_path: Path) -> None:
+    repo = clone(world["consumer"], tmp_path / "consumer")
+    set_external(repo, {"customers": {"state": str(world["shared"])},
+                        "orders": {"state": str(world["shared"]), "duckdb_path": str(tmp_path / "nowhere.duckdb")}})
+    result = mesh_cli("build", "--project-dir", str(repo), "--select", "payments", "--skip-checks")
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: {repo / 'mesh.yml'}: external domain 'orders': its DuckDB file {tmp_path / 'nowhere.duckdb'}, which "
+        "'payments' reads, does not exist on this machine; set `duckdb_path:` under external_domains.orders in mesh.yml "
+        "to where this machine sees it")

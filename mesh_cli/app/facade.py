@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 
 from mesh_cli.governance.access import check_refs
 from mesh_cli.app.discovery import Discovery
-from mesh_cli.app.federation import external_storage, resolve_externals
+from mesh_cli.app.federation import external_storage, missing_storage, resolve_externals
 from mesh_cli.app.listing import DomainInfo, describe
 from mesh_cli.app.planner import BuildGuards, plan_domain, published, retry_options
 from mesh_cli.core.results import BuildResult, DomainResult
@@ -199,8 +199,9 @@ class Mesh(Discovery):
         # Producers outside this run are judged now; producers in it, just before their consumer runs.
         crosses = [c for d in selected for c in self.links.refs_of(d) if c.producer in outside]
         errors += check_refs(crosses, published(self.interface, outside))
-        raise_all(errors)
         storages = self.storages(options)
+        errors += [e for d in selected for e in missing_storage(self.root, storages, self.external, d, self.graph.upstreams(d))]
+        raise_all(errors)
         return [plan_domain(self.context, self.domains[d], storages, options, self.graph.upstreams(d),
                             [u for u in self.graph.upstreams(d) if u in chosen], self.interface(d) is not None,
                             selectors.get(d)) for d in selected]

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional
 from mesh_cli.contracts.reads import published_reads
 from mesh_cli.contracts.store import CONTRACTS_DIR, SUFFIX
 from mesh_cli.core.config import CONFIG_FILE, MeshConfig
-from mesh_cli.core.errors import ExternalClashError, PublishError
+from mesh_cli.core.errors import ExternalClashError, ExternalStorageError, MeshError, PublishError
 from mesh_cli.core.yamlfile import read_yaml
 from mesh_cli.governance.policy import Policy
 from mesh_cli.project.context import MeshContext
@@ -103,6 +103,16 @@ def external_storage(name: str, state: ExternalState, config: MeshConfig, root: 
     duck = state.storage.get("adapter_type") == "duckdb" and path
     database = (root / os.path.expanduser(str(path))).resolve() if duck else None
     return Storage(profiles_dir=root, managed=False, database=database, key=None)
+
+
+def missing_storage(root: Path, storages: Storages, external: dict[str, ExternalState], consumer: str,
+                    upstreams: Iterable[str]) -> list[MeshError]:
+    """A consumer on the mesh's DuckDB profile cannot read an external domain whose file it cannot see:
+    said before dbt starts rather than as a Catalog Error in the middle of its build."""
+    if not storages.of(consumer).managed:
+        return []
+    return [ExternalStorageError(root / CONFIG_FILE, u, consumer, db) for u in upstreams
+            if u in external and (db := storages.of(u).database) is not None and not db.exists()]
 
 
 # --- mesh publish ---------------------------------------------------------------------------------

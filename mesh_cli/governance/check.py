@@ -124,6 +124,10 @@ class Checker:
                 for m in (interface or {}).get("models", []):
                     if m.get("database"):
                         foreign.setdefault(str(m["database"]).lower(), other)
+        for other, ext in self.ctx.external.items():   # another repository's relations, read only through ref() too
+            for m in ext.interface.get("models", []):
+                if m.get("database"):
+                    foreign.setdefault(str(m["database"]).lower(), other)
         own = self.storages.of(domain).database
         if own is not None:
             foreign.pop(catalog_name(own).lower(), None)  # a shared file is the domain's own storage too

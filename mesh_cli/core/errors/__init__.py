@@ -6,7 +6,7 @@ from mesh_cli.core.errors.refs import UnknownDomainError, UnknownModelError, Acc
 from mesh_cli.core.errors.discovery import UnknownProductError, UnknownNodeError, UnknownColumnError, LineageUnavailableError, DocsOutputError, PortInUseError, LineageTargetError, InvalidSelectorError, UnknownSelectedModelError, SelectionNotParsedError
 from mesh_cli.core.errors.scaffold import ScaffoldError, FilesExistError, InvalidDomainNameError, DomainExistsError, InvalidEmailError, NotAMeshError, NoDomainFolderError
 from mesh_cli.core.errors.contracts import ContractFileError, ContractInvalidError, GitRefError, NotParsedError, UnsupportedManifestError
-from mesh_cli.core.errors.remote import RemoteStateError, UnreachableStateError, NotPublishedError, NewerStateError, UnknownPublishedBuildError, InvalidStateError, ExternalClashError, PublishError, MissingExtraError
+from mesh_cli.core.errors.remote import RemoteStateError, UnreachableStateError, NotPublishedError, NewerStateError, UnknownPublishedBuildError, InvalidStateError, ExternalClashError, ExternalStorageError, PublishError, MissingExtraError
 from mesh_cli.core.errors.runs import BuildLockedError, NothingToRetryError, HistoryError, UnknownBuildError, DepsFailedError
 
 __all__ = [
@@ -24,21 +24,29 @@ __all__ = [
     "DocsOutputError",
     "DomainExistsError",
     "DuplicateDomainError",
+    "ExternalClashError",
+    "ExternalStorageError",
     "FilesExistError",
     "GitRefError",
     "HistoryError",
     "InvalidDomainNameError",
     "InvalidEmailError",
     "InvalidSelectorError",
+    "InvalidStateError",
     "LineageTargetError",
     "LineageUnavailableError",
     "MeshError",
+    "MissingExtraError",
+    "NewerStateError",
     "NoDomainFolderError",
     "NotAMeshError",
     "NotBuiltError",
     "NotParsedError",
+    "NotPublishedError",
     "NothingToRetryError",
     "PortInUseError",
+    "PublishError",
+    "RemoteStateError",
     "ScaffoldError",
     "SelectionNotParsedError",
     "UnknownBuildError",
@@ -47,18 +55,11 @@ __all__ = [
     "UnknownModelError",
     "UnknownNodeError",
     "UnknownProductError",
+    "UnknownPublishedBuildError",
     "UnknownSelectedModelError",
+    "UnreachableStateError",
     "UnsupportedManifestError",
     "ViolationError",
     "Violations",
-    "RemoteStateError",
-    "UnreachableStateError",
-    "NotPublishedError",
-    "NewerStateError",
-    "UnknownPublishedBuildError",
-    "InvalidStateError",
-    "ExternalClashError",
-    "PublishError",
-    "MissingExtraError",
     "raise_all",
 ]

@@ -63,6 +63,15 @@ class ExternalClashError(RemoteStateError):
                          "remove it from external_domains, or rename one of them")
 
 
+class ExternalStorageError(RemoteStateError):
+    """A consumer about to build cannot see the DuckDB file an external domain's state names."""
+
+    def __init__(self, file: Optional[Path], domain: str, consumer: str, path: Path) -> None:
+        self.consumer, self.path = consumer, path
+        super().__init__(file, domain, f"its DuckDB file {path}, which '{consumer}' reads, does not exist on this machine",
+                         f"set `duckdb_path:` under external_domains.{domain} in mesh.yml to where this machine sees it")
+
+
 class PublishError(MeshError):
     """`mesh publish` cannot write a domain's state."""
 
