@@ -12,7 +12,7 @@ import pytest
 
 from conftest import edit, mesh_cli
 from federation_repos import StaticServer, clone, make_repo, set_external
-from mesh_cli.app import Mesh
+from mesh_cli.app import BuildOptions, Mesh
 from mesh_cli.core.errors import ExternalClashError, UnreachableStateError
 
 PRODUCER = ["customers", "orders"]
@@ -327,3 +327,26 @@ def test_a_build_refuses_an_external_duckdb_file_it_cannot_see(world: dict[str, 
         f"Error: {repo / 'mesh.yml'}: external domain 'orders': its DuckDB file {tmp_path / 'nowhere.duckdb'}, which "
         "'payments' reads, does not exist on this machine; set `duckdb_path:` under external_domains.orders in mesh.yml "
         "to where this machine sees it")
+
+
+def test_a_changed_external_interface_makes_its_consumers_stale(world: dict[str, Path], built_consumer: Path,
+                                                                tmp_path: Path) -> None:
+    from mesh_cli.state.locations import FolderLocation
+    from mesh_cli.state.remote import write_publication
+
+    repo = tmp_path / "consumer"
+    shutil.copytree(built_consumer, repo, ignore=shutil.ignore_patterns("*.duckdb.wal"))
+    shared = tmp_path / "shared"
+    shutil.copytree(world["shared"], shared)
+    set_external(repo, {d: {"state": str(shared)} for d in PRODUCER})
+    assert [s.stale for s in Mesh.load(repo).status(BuildOptions())] == [None, None]
+    first = json.loads((shared / "orders" / "latest.json").read_text())["build_id"]
+    state = json.loads((shared / "orders" / "builds" / first / "state.json").read_text())
+    state["build_id"] = "next"
+    for m in state["interface"]["models"]:
+        if m["name"] == "fct_orders":
+            m["deprecation_date"] = "2027-03-31T00:00:00+00:00"
+    write_publication(FolderLocation(shared, str(shared)), state, {})
+    result = mesh_cli("status", "--project-dir", str(repo))
+    assert result.exit_code == 0, result.output
+    assert "stale: upstream 'orders' changed its public interface" in result.output
