@@ -350,3 +350,35 @@ def test_a_changed_external_interface_makes_its_consumers_stale(world: dict[str,
     result = mesh_cli("status", "--project-dir", str(repo))
     assert result.exit_code == 0, result.output
     assert "stale: upstream 'orders' changed its public interface" in result.output
+
+
+def test_an_s3_compatible_server(world: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """s3:// through s3fs against moto's S3-compatible server on 127.0.0.1: runs where the `s3` extra
+    and moto[server] are installed (not by the README's test install; fsspec's memory:// runs everywhere)."""
+    pytest.importorskip("s3fs")
+    server_module = pytest.importorskip("moto.server")
+    import boto3
+    import fsspec
+
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for key, value in {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "mesh",
+                           "AWS_SECRET_ACCESS_KEY": "mesh", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            monkeypatch.setenv(key, value)
+        fsspec.filesystem("s3").clear_instance_cache()   # built before the endpoint was set
+        boto3.client("s3").create_bucket(Bucket="mesh-state")
+        published = mesh_cli("publish", "--project-dir", str(world["producer"]), "--to", "s3://mesh-state/acme")
+        assert published.exit_code == 0, published.output
+        repo = clone(world["consumer"], tmp_path / "consumer")
+        set_external(repo, {d: {"state": "s3://mesh-state/acme"} for d in PRODUCER})
+        result = mesh_cli("check", "--project-dir", str(repo), "--select", "payments")
+        assert result.exit_code == 0, result.output
+        set_external(repo, {"customers": {"state": "s3://mesh-state/acme"}, "orders": {"state": "s3://mesh-state/other"}})
+        assert _refused(repo) == (
+            f"Error: {repo / 'mesh.yml'}: external domain 'orders': s3://mesh-state/other holds no published state of it; "
+            "run `mesh publish --select orders --to <location>` in the repository of 'orders' after a good build, "
+            "or fix the location")
+    finally:
+        server.stop()
