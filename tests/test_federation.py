@@ -382,3 +382,37 @@ def test_an_s3_compatible_server(world: dict[str, Path], tmp_path: Path, monkeyp
             "or fix the location")
     finally:
         server.stop()
+
+
+def test_env_deprecations_and_selection_treat_external_domains_as_upstreams_only(world: dict[str, Path],
+                                                                                built_consumer: Path) -> None:
+    root = str(built_consumer)
+    env = json.loads(mesh_cli("env", "payments", "--project-dir", root, "--format", "json").output)
+    assert env["MESH_UPSTREAMS"] == "orders"
+    assert json.loads(env["MESH_DUCKDB_ATTACH"]) == [
+        {"path": str(world["producer"] / ".mesh" / "warehouse" / "orders.duckdb"), "alias": "orders", "read_only": True}]
+    deprecations = mesh_cli("contracts", "deprecations", "--project-dir", root)
+    assert deprecations.output.splitlines()[0].startswith(
+        "marketing.int_attributed_orders -> orders.fct_orders v1: 2027-06-30 (in ")
+    refused = mesh_cli("build", "--project-dir", root, "--select", "orders", "--dry-run")
+    assert refused.exit_code == 2
+    assert refused.output.splitlines() == [
+        "Error: unknown domain 'orders'; known domains: marketing, payments; 'orders' is external (built in another "
+        "repository): select its consumers here"]
+
+
+def test_file_urls_and_dbt_loom_http_sources(world: dict[str, Path], tmp_path: Path) -> None:
+    repo = clone(world["consumer"], tmp_path / "consumer")
+    set_external(repo, {"customers": {"state": world["shared"].as_uri()}})
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    shutil.copy(world["producer"] / ".mesh" / "state" / "orders" / "manifest.json", manifests / "orders.json")
+    with StaticServer(manifests) as server:
+        (repo / "domains" / "payments" / "dbt_loom.config.yml").write_text(
+            "manifests:\n  - name: orders\n    type: http\n    config:\n      url: \"{{ env_var('LOOM_URL', '"
+            + server.url + "') }}/orders.json\"\n")
+        mesh = Mesh.load(repo)
+    assert mesh.external["customers"].location == world["shared"].as_uri()
+    assert mesh.external["orders"].location == f"{server.url}/orders.json"
+    assert {m["name"] for m in mesh.interface("orders")["models"] if m["access"] == "public"} == {"dim_products", "fct_orders"}
+    assert mesh.graph.upstreams("payments") == ["orders"]
