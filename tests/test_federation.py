@@ -416,3 +416,16 @@ def test_file_urls_and_dbt_loom_http_sources(world: dict[str, Path], tmp_path: P
     assert mesh.external["orders"].location == f"{server.url}/orders.json"
     assert {m["name"] for m in mesh.interface("orders")["models"] if m["access"] == "public"} == {"dim_products", "fct_orders"}
     assert mesh.graph.upstreams("payments") == ["orders"]
+
+
+def test_without_external_domains_a_ref_elsewhere_says_how_to_name_it(world: dict[str, Path], tmp_path: Path) -> None:
+    repo = clone(world["consumer"], tmp_path / "consumer")
+    set_external(repo, {})
+    result = mesh_cli("check", "--project-dir", str(repo), "--select", "payments")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[4:7] == [
+        "  error  ref.unknown  -  domains/payments/models/marts/fct_order_reconciliation.sql:4",
+        "         unknown domain 'orders'; known domains: marketing, payments",
+        "         fix: Fix the first argument of ref('orders', 'fct_orders'), or list 'orders' under external_domains: "
+        "in mesh.yml when it is built in another repository.",
+    ]

@@ -86,7 +86,8 @@ def _resolve(ref: Ref, domain: Domain, domains: Mapping[str, object], names: dic
         if domain.remote_packages:  # maybe a package from the hub, installed by dbt deps
             return [], None
         return [], UnknownDomainError(
-            ref.package, sorted(domains), hint=f"fix the first argument of ref('{ref.package}', '{ref.name}')",
+            ref.package, sorted(domains), hint=f"fix the first argument of ref('{ref.package}', '{ref.name}'), or list "
+            f"'{ref.package}' under external_domains: in mesh.yml when it is built in another repository",
             file=ref.file, line=ref.line,
         )
     if ref.name in local:
