@@ -13,7 +13,7 @@ import pytest
 from conftest import edit, mesh_cli
 from federation_repos import StaticServer, clone, make_repo, set_external
 from mesh_cli.app import BuildOptions, Mesh
-from mesh_cli.core.errors import ExternalClashError, UnreachableStateError
+from mesh_cli.core.errors import ExternalClashError, ExternalStatesError, UnreachableStateError
 
 PRODUCER = ["customers", "orders"]
 CONSUMER = ["payments", "marketing"]
@@ -191,14 +191,18 @@ def test_offline_keeps_the_state_last_resolved_and_says_so(world: dict[str, Path
     with StaticServer(world["shared"]) as server:
         set_external(repo, {d: {"state": server.url} for d in PRODUCER})
         assert mesh_cli("ls", "--project-dir", str(repo)).exit_code == 0   # resolves both
-    # the server is gone now
-    with pytest.raises(UnreachableStateError):
+    # the server is gone now: both are named, and the command stops
+    with pytest.raises(ExternalStatesError) as gone:
         Mesh.load(repo)
+    assert [type(e) for e in gone.value.errors] == [UnreachableStateError, UnreachableStateError]
     refused = mesh_cli("ls", "--project-dir", str(repo))
     assert refused.exit_code == 2
-    assert refused.output.startswith(f"Error: {repo / 'mesh.yml'}: external domain 'customers': cannot reach {server.url} (")
-    assert refused.output.rstrip().endswith("check the location and your network, or rerun with --offline to use the "
-                                            "state resolved last time")
+    lines = refused.output.splitlines()
+    assert [line.split(": cannot reach")[0] for line in lines] == [
+        f"Error: {repo / 'mesh.yml'}: external domain '{d}'" for d in PRODUCER]
+    assert all(line.startswith(f"Error: {repo / 'mesh.yml'}: external domain '") and f"cannot reach {server.url} (" in line
+               and line.endswith("check the location and your network, or rerun with --offline to use the state "
+                                 "resolved last time") for line in lines)
     build = json.loads((world["shared"] / "orders" / "latest.json").read_text())["build_id"]
     result = mesh_cli("check", "--project-dir", str(repo), "--select", "payments", "--offline")
     assert result.exit_code == 0, result.output

@@ -15,7 +15,8 @@ from typing import Any, Iterable, Optional
 from mesh_cli.contracts.reads import published_reads
 from mesh_cli.contracts.store import CONTRACTS_DIR, SUFFIX
 from mesh_cli.core.config import CONFIG_FILE, MeshConfig
-from mesh_cli.core.errors import ExternalClashError, ExternalStorageError, MeshError, PublishError
+from mesh_cli.core.errors import (ExternalClashError, ExternalStatesError, ExternalStorageError, MeshError, PublishError,
+                                  RemoteStateError)
 from mesh_cli.core.yamlfile import read_yaml
 from mesh_cli.governance.policy import Policy
 from mesh_cli.project.context import MeshContext
@@ -84,13 +85,19 @@ def resolve_externals(root: Path, config: MeshConfig, domains: Iterable[Domain],
     """Resolve every external domain into `external_dir`, before anything runs; and the notes to
     show (a state used offline)."""
     specs = external_specs(root, config, domains)
-    found, notes = {}, []
+    found, notes, errors = {}, [], []
     for spec in specs:
-        state = resolve_external(spec, external_dir, offline)
+        try:
+            state = resolve_external(spec, external_dir, offline)
+        except RemoteStateError as exc:   # every one is named, not just the first
+            errors.append(exc)
+            continue
         found[spec.domain] = state
         if state.offline:
             notes.append(f"external domain '{spec.domain}': {spec.location} cannot be reached; using build "
                          f"{state.build_id} as resolved at {state.resolved_at} (--offline)")
+    if errors:
+        raise errors[0] if len(errors) == 1 else ExternalStatesError(errors)
     forget_others(external_dir, set(found))
     return found, notes
 

@@ -6,7 +6,7 @@ from mesh_cli.core.errors.refs import UnknownDomainError, UnknownModelError, Acc
 from mesh_cli.core.errors.discovery import UnknownProductError, UnknownNodeError, UnknownColumnError, LineageUnavailableError, DocsOutputError, PortInUseError, LineageTargetError, InvalidSelectorError, UnknownSelectedModelError, SelectionNotParsedError
 from mesh_cli.core.errors.scaffold import ScaffoldError, FilesExistError, InvalidDomainNameError, DomainExistsError, InvalidEmailError, NotAMeshError, NoDomainFolderError
 from mesh_cli.core.errors.contracts import ContractFileError, ContractInvalidError, GitRefError, NotParsedError, UnsupportedManifestError
-from mesh_cli.core.errors.remote import RemoteStateError, UnreachableStateError, NotPublishedError, NewerStateError, UnknownPublishedBuildError, InvalidStateError, ExternalClashError, ExternalStorageError, PublishError, MissingExtraError
+from mesh_cli.core.errors.remote import RemoteStateError, UnreachableStateError, NotPublishedError, NewerStateError, UnknownPublishedBuildError, InvalidStateError, ExternalClashError, ExternalStatesError, ExternalStorageError, PublishError, MissingExtraError
 from mesh_cli.core.errors.runs import BuildLockedError, NothingToRetryError, HistoryError, UnknownBuildError, DepsFailedError
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "DomainExistsError",
     "DuplicateDomainError",
     "ExternalClashError",
+    "ExternalStatesError",
     "ExternalStorageError",
     "FilesExistError",
     "GitRefError",

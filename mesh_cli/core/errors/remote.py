@@ -72,6 +72,17 @@ class ExternalStorageError(RemoteStateError):
                          f"set `duckdb_path:` under external_domains.{domain} in mesh.yml to where this machine sees it")
 
 
+class ExternalStatesError(MeshError):
+    """Several external domains cannot be used: each is named, and the command stops (exit 2)."""
+
+    def __init__(self, errors: Sequence[RemoteStateError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(e.message for e in self.errors))
+
+    def lines(self) -> list[str]:
+        return [e.message for e in self.errors]
+
+
 class PublishError(MeshError):
     """`mesh publish` cannot write a domain's state."""
 
