@@ -117,7 +117,7 @@ def test_the_producers_breaking_change_names_the_consumer_in_another_repository(
     result = mesh_cli("contracts", "diff", "--project-dir", str(producer), "--select", "orders")
     assert result.exit_code == 1, result.output
     assert ("            consumer: marketing.int_attributed_orders (pins v1, reads `amount`, in another repository) "
-            "(marketing:domains/marketing/models/intermediate/int_attributed_orders.sql:8)") in result.output.splitlines()
+            "(consumer:domains/marketing/models/intermediate/int_attributed_orders.sql:8)") in result.output.splitlines()
     assert "            verdict: breaking, read by marketing.int_attributed_orders" in result.output.splitlines()
     report = Mesh.load(producer).diff_contracts()
     [change] = report.breaking

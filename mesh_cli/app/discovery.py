@@ -70,7 +70,8 @@ class Discovery:
         from mesh_cli.contracts.reads import external_readers
 
         elsewhere = [r for name, e in self.context.external.items()
-                     for r in external_readers(name, e.reads, set(self.context.domains))]
+                     for r in external_readers(name, e.reads, set(self.context.domains),
+                                               (e.state.get("mesh") or {}).get("name") or name)]
         return diff_contracts(self.context, self.policy, self.check(options), self.linked, base, against, elsewhere)
 
     def publish(self, to: str, select: Iterable[str] = (), exclude: Iterable[str] = ()) -> list["Published"]:

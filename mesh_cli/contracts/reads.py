@@ -38,9 +38,10 @@ def published_reads(ctx: "MeshContext", links: "Links", domain: str, interface: 
     return sorted(found, key=lambda r: (r["producer"], r["name"], str(r["version"]), r["model"], r["line"] or 0))
 
 
-def external_readers(domain: str, reads: list[dict[str, Any]], local: set[str]) -> list[Reader]:
-    """The published reads of external `domain` that land on domains of this mesh, as consumers."""
+def external_readers(domain: str, reads: list[dict[str, Any]], local: set[str], repository: str) -> list[Reader]:
+    """The published reads of external `domain` that land on domains of this mesh, as consumers;
+    their files are named `<repository>:<path>` (the consumer's mesh name, as it published it)."""
     return [Reader(domain, r["model"], r["producer"], r["name"], None if r.get("version") is None else str(r["version"]),
-                   f"{domain}:{r['file']}" if r.get("file") else None, r.get("line"),
+                   f"{repository}:{r['file']}" if r.get("file") else None, r.get("line"),
                    columns=None if r.get("columns") is None else list(r["columns"]), external=True)
             for r in reads if r.get("producer") in local]
