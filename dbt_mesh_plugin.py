@@ -12,7 +12,7 @@ from dbt.plugins.manager import dbt_hook, dbtPlugin
 from dbt.plugins.manifest import PluginNodes
 
 from mesh_cli.core.layout import UPSTREAMS_ENV, find_mesh_root
-from mesh_cli.state.interface import load_interface, published_domains
+from mesh_cli.state.interface import load_interface, public_models, published_domains
 
 
 def _project_dir() -> Path:
@@ -36,23 +36,11 @@ class MeshPlugin(dbtPlugin):
         listed = os.environ.get(UPSTREAMS_ENV)
         upstreams = listed.split(",") if listed is not None else published_domains(self.root)
         for domain in (d for d in upstreams if d and d != self.project_name):
-            interface = load_interface(self.root, domain) or {"models": []}
-            # As in dbt Mesh, only public nodes cross a project boundary; a public seed or snapshot
-            # is injected as a model with its relation, so ref() reads its table.
-            for model in (m for m in interface["models"] if m["access"] == "public"):
-                deprecation = model.get("deprecation_date")
+            for model in public_models(load_interface(self.root, domain)):
+                deprecation = model["deprecation_date"]
                 nodes.add_model(ModelNodeArgs(
-                    name=model["name"],
-                    package_name=domain,
-                    identifier=model["identifier"],
-                    schema=model["schema"],
-                    database=model["database"],
-                    relation_name=model["relation_name"],
-                    version=model["version"],
-                    latest_version=model["latest_version"],
-                    deprecation_date=datetime.fromisoformat(deprecation) if deprecation else None,
-                    access="public",
-                ))
+                    **{**model, "deprecation_date": datetime.fromisoformat(deprecation) if deprecation else None},
+                    package_name=domain, access="public"))
         return nodes
 
 

@@ -5,8 +5,17 @@ seed data; `write_mesh` and `write_monolith` render that one spec two ways, so b
 same SQL on the same rows. By hand:
 
     python bench/generate.py --domains 3 --models 4 --out /tmp/synthetic
+    python bench/generate.py --shape wide --roots 3 --domains 50 --models 8 --out /tmp/wide
 
-writes /tmp/synthetic/mesh (one dbt project per domain) and /tmp/synthetic/monolith.
+writes <out>/mesh (one dbt project per domain) and <out>/monolith, and prints the depth of the
+domain graph (the most domains on one path: no build can finish sooner than that many domain
+builds one after another, when whole domains are scheduled).
+
+Shapes (the domain graph; both deterministic from the seed):
+  deep  domain i reads one to three public models of earlier domains, any of them; the first domain
+        is the only root
+  wide  the first `roots` domains read nothing; every other domain reads one or two of the roots,
+        and about one in seven also reads one earlier non-root domain (so the graph is not flat)
 
 Each domain: a seed of `rows` events; staging views (casts, de-duplication with row_number);
 intermediate views (window functions, aggregates, joins, some reading public models of earlier
@@ -21,12 +30,13 @@ import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
+
+from templates import CATEGORIES, render_sql
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES = REPO / "profiles" / "profiles.yml"
 SEED = "raw_events"
-CATEGORIES = ("books", "games", "garden", "music", "sports", "tools")
 CUSTOMERS = 500  # shared key space, so joins across domains match rows
 # Column name -> contract type of every customer-level ("C") model; event-level ("E") models
 # have event_id, customer_id, category, amount, event_date.
@@ -66,6 +76,15 @@ class MeshSpec:
     domains: tuple[DomainSpec, ...]
     rows: int
     seed: int
+    shape: str = "deep"
+
+    @property
+    def depth(self) -> int:
+        """Domains on the longest path of the domain graph (a lone domain: 1)."""
+        longest: dict[str, int] = {}
+        for d in self.domains:   # generated in topological order: upstreams come first
+            longest[d.name] = 1 + max((longest[u] for u in d.upstreams), default=0)
+        return max(longest.values(), default=0)
 
     @property
     def root_domain(self) -> str:
@@ -77,7 +96,27 @@ class MeshSpec:
         return self.domains[-1].name
 
 
-def _domain(rng: random.Random, index: int, n_models: int, earlier: list[DomainSpec]) -> DomainSpec:
+SHAPES = ("deep", "wide")
+
+
+def _upstreams(rng: random.Random, shape: str, index: int, earlier: list[DomainSpec], roots: int,
+               slots: int) -> list[str]:
+    """The domains domain `index` reads; at most `slots` (each is read by its own model)."""
+    if shape == "deep":   # the random calls of the first version: the deep spec stays the same mesh
+        return rng.sample([d.name for d in earlier], min(len(earlier), rng.randint(1, 3), slots)) if earlier else []
+    if index < roots:
+        return []
+    root_names = [d.name for d in earlier[:roots]]
+    picked = rng.sample(root_names, min(len(root_names), rng.randint(1, 2), slots))
+    others = [d.name for d in earlier[roots:]]
+    # A few consumers of consumers, as real meshes have: depth 3 or 4 instead of a flat fan.
+    if others and len(picked) < slots and rng.random() < 0.15:
+        picked.append(rng.choice(others))
+    return picked
+
+
+def _domain(rng: random.Random, index: int, n_models: int, earlier: list[DomainSpec], shape: str = "deep",
+            roots: int = 1) -> DomainSpec:
     name = f"d{index:03d}"
     n_stg = max(1, round(n_models * 0.3))
     n_mart = max(1, round(n_models * 0.2))
@@ -89,7 +128,7 @@ def _domain(rng: random.Random, index: int, n_models: int, earlier: list[DomainS
     # The last intermediate model aggregates, so every domain has a customer-level model to publish;
     # each chosen upstream is read by at least one of the others, so no declared dependency is unused.
     slots = n_int - 1
-    upstreams = rng.sample([d.name for d in earlier], min(len(earlier), rng.randint(1, 3), slots)) if earlier else []
+    upstreams = _upstreams(rng, shape, index, earlier, roots, slots)
     publics = {d.name: [m.name for m in d.models if m.public] for d in earlier}
     crosses = [Input(rng.choice(publics[u]), u) for u in upstreams]
 
@@ -120,70 +159,20 @@ def _domain(rng: random.Random, index: int, n_models: int, earlier: list[DomainS
     return DomainSpec(name, tuple(sorted(upstreams)), tuple(models))
 
 
-def make_spec(domains: int, models: int, seed: int = 42, rows: int = 3000) -> MeshSpec:
+def make_spec(domains: int, models: int, seed: int = 42, rows: int = 3000, shape: str = "deep",
+              roots: int = 3) -> MeshSpec:
+    """`roots` matters only for the wide shape (the deep one has a single root)."""
     if models < 4:
         raise ValueError("each domain needs at least 4 models (staging, intermediate, aggregate, mart)")
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; choose from {', '.join(SHAPES)}")
+    if shape == "wide" and not 1 <= roots < domains:
+        raise ValueError(f"a wide mesh needs at least one root and one consumer ({roots} roots of {domains} domains)")
     rng = random.Random(seed)
     specs: list[DomainSpec] = []
     for i in range(domains):
-        specs.append(_domain(rng, i, models, specs))
-    return MeshSpec(tuple(specs), rows, seed)
-
-
-# --- SQL -------------------------------------------------------------------------------------
-
-Ref = Callable[[Input], str]
-
-
-def render_sql(model: Model, ref: Ref) -> str:
-    """The model's SQL; `ref` renders an input as `{{ ref(...) }}` for the mesh or the monolith."""
-    v = model.variant
-    src = [ref(i) for i in model.inputs]
-    if model.kind == "clean":
-        return (f"select\n    cast(id as integer) as event_id,\n    cast(customer_id as integer) as customer_id,\n"
-                f"    lower(category) as category,\n    cast(amount as double) as amount,\n"
-                f"    cast(created_at as date) as event_date\nfrom {src[0]}\n"
-                f"where amount is not null and id % {v + 7} <> 0\n")
-    if model.kind == "dedup":
-        return (f"with ranked as (\n    select *, row_number() over (partition by customer_id, created_at "
-                f"order by amount desc, id) as rn\n    from {src[0]}\n)\n"
-                f"select\n    cast(id as integer) as event_id,\n    cast(customer_id as integer) as customer_id,\n"
-                f"    lower(category) as category,\n    cast(amount as double) as amount,\n"
-                f"    cast(created_at as date) as event_date\nfrom ranked\nwhere rn = 1\n")
-    if model.kind == "window":
-        return (f"with windowed as (\n    select\n        *,\n"
-                f"        sum(amount) over (partition by customer_id order by event_date, event_id\n"
-                f"            rows between unbounded preceding and current row) as running_amount,\n"
-                f"        lag(amount) over (partition by customer_id order by event_date, event_id) as previous_amount,\n"
-                f"        rank() over (partition by category order by amount desc) as category_rank\n"
-                f"    from {src[0]}\n)\n"
-                f"select event_id, customer_id, category,\n"
-                f"    (amount + coalesce(previous_amount, amount)) / 2 as amount, event_date\n"
-                f"from windowed\nwhere category_rank > {v % 5} or running_amount > {50 * (v + 1)}\n")
-    if model.kind == "aggregate":
-        return (f"select\n    customer_id,\n    count(*) as n_events,\n    sum(amount) as total_amount,\n"
-                f"    avg(amount) as avg_amount,\n    max(event_date) as last_event_date,\n"
-                f"    case when sum(amount) > {1000 + 100 * v} then 'high' else 'low' end as segment\n"
-                f"from {src[0]}\nwhere category <> '{CATEGORIES[v % len(CATEGORIES)]}'\ngroup by customer_id\n")
-    if model.kind == "enrich":
-        return (f"select\n    e.event_id,\n    e.customer_id,\n    e.category,\n"
-                f"    e.amount * case when c.segment in ('high', 'gold') then 1.05 else 1.0 end as amount,\n"
-                f"    e.event_date\nfrom {src[0]} as e\nleft join {src[1]} as c on c.customer_id = e.customer_id\n")
-    if model.kind == "combine":
-        return (f"select\n    a.customer_id,\n    a.n_events + coalesce(b.n_events, 0) as n_events,\n"
-                f"    a.total_amount + coalesce(b.total_amount, 0) as total_amount,\n"
-                f"    (a.avg_amount + coalesce(b.avg_amount, a.avg_amount)) / 2 as avg_amount,\n"
-                f"    greatest(a.last_event_date, coalesce(b.last_event_date, a.last_event_date)) as last_event_date,\n"
-                f"    a.segment\nfrom {src[0]} as a\nleft join {src[1]} as b on b.customer_id = a.customer_id\n")
-    if model.kind == "publish":
-        return ("{{ config(materialized='table') }}\n"
-                f"select\n    cast(customer_id as integer) as customer_id,\n    cast(n_events as bigint) as n_events,\n"
-                f"    cast(total_amount as double) as total_amount,\n    cast(avg_amount as double) as avg_amount,\n"
-                f"    cast(last_event_date as date) as last_event_date,\n"
-                f"    cast(case ntile(4) over (order by total_amount desc, customer_id) when 1 then 'gold'\n"
-                f"        when 2 then 'silver' else 'bronze' end as varchar) as segment\n"
-                f"from {src[0]}\nwhere customer_id is not null\n")
-    raise ValueError(f"unknown model kind {model.kind}")
+        specs.append(_domain(rng, i, models, specs, shape, roots))
+    return MeshSpec(tuple(specs), rows, seed, shape)
 
 
 def _seed_rows(spec: MeshSpec, domain: str) -> list[list[object]]:
@@ -291,16 +280,18 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=4, help="models per domain (at least 4)")
     parser.add_argument("--rows", type=int, default=3000, help="rows of each domain's seed")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--shape", choices=SHAPES, default="deep", help="the domain graph (see above)")
+    parser.add_argument("--roots", type=int, default=3, help="root domains of the wide shape")
     parser.add_argument("--out", type=Path, required=True, help="folder to write mesh/ and monolith/ into (must not exist)")
     args = parser.parse_args()
     if args.out.exists():
         parser.error(f"{args.out} exists; pass a new folder")
-    spec = make_spec(args.domains, args.models, args.seed, args.rows)
+    spec = make_spec(args.domains, args.models, args.seed, args.rows, args.shape, args.roots)
     write_mesh(spec, args.out / "mesh")
     write_monolith(spec, args.out / "monolith")
     edges = sum(len(d.upstreams) for d in spec.domains)
-    print(f"wrote {args.out}/mesh and {args.out}/monolith: {args.domains} domains x {args.models} models, "
-          f"{edges} cross-domain dependencies, {args.rows} rows per domain (seed {args.seed})")
+    print(f"wrote {args.out}/mesh and {args.out}/monolith: {args.shape}, {args.domains} domains x {args.models} models, "
+          f"{edges} cross-domain dependencies, depth {spec.depth} domains, {args.rows} rows per domain (seed {args.seed})")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import resource
 import statistics
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -52,6 +52,19 @@ def descendants(root: int) -> list[int]:
     return found
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pid: int) -> Optional[tuple[int, float]]:
+    """(start time, user + system CPU seconds so far) of a process, None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()   # fields from the 3rd on: state is fields[0]
+    return int(fields[19]), (int(fields[11]) + int(fields[12])) / TICK
+
+
 def _memory(pid: int) -> tuple[int, int]:
     """(RSS, PSS) in bytes; PSS is 0 where the kernel does not offer it."""
     rss = pss = 0
@@ -75,6 +88,7 @@ class TreeSampler:
         self.peak_rss = 0
         self.peak_pss = 0
         self.samples = 0
+        self._cpu: dict[tuple[int, int], float] = {}   # (pid, start time) -> CPU seconds last seen
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -83,6 +97,9 @@ class TreeSampler:
         for pid in descendants(self.root):
             r, p = _memory(pid)
             rss, pss = rss + r, pss + p
+            cpu = _cpu(pid)
+            if cpu is not None:
+                self._cpu[(pid, cpu[0])] = cpu[1]
         self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
         self.samples += 1
 
@@ -90,6 +107,11 @@ class TreeSampler:
         while not self._stop.is_set():
             self._sample()
             self._stop.wait(self.interval)
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU of every descendant seen, as of its last sample (a process's last 50 ms are missed)."""
+        return sum(self._cpu.values())
 
     def __enter__(self) -> "TreeSampler":
         self._thread.start()
@@ -106,10 +128,13 @@ class Measurement:
     round: int
     ok: bool
     wall_s: float = 0.0
-    cpu_s: float = 0.0          # user + system time of the processes started (and waited for)
+    # User + system time of the process tree: the larger of getrusage (exact, but only for the
+    # processes waited for: a worker its parent never waits for is missed) and the sampler's sum.
+    cpu_s: float = 0.0
     peak_rss_mb: float = 0.0
     peak_pss_mb: float = 0.0
     detail: str = ""
+    notes: dict[str, Any] = field(default_factory=dict)   # what a scenario checks besides time and memory
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,9 +152,56 @@ def measure(scenario: str, round_: int, body: Callable[[], tuple[bool, str]]) ->
         began = time.perf_counter()
         ok, detail = body()
         wall = time.perf_counter() - began
-    return Measurement(scenario, round_, ok, round(wall, 3), round(_children_cpu() - cpu, 2),
+    cpu = max(_children_cpu() - cpu, sampler.cpu_s)
+    return Measurement(scenario, round_, ok, round(wall, 3), round(cpu, 2),
                        round(sampler.peak_rss / 2**20, 1), round(sampler.peak_pss / 2**20, 1), detail)
 
 
 def median(values: list[float]) -> Optional[float]:
     return statistics.median(values) if values else None
+
+
+def disk_usage(folder: Path) -> tuple[int, dict[str, int]]:
+    """(bytes on disk under `folder`, allocated blocks, so a sparse or cloned file counts what it
+    really takes; each file's apparent size by relative path)."""
+    total, files = 0, {}
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            path = Path(dirpath, name)
+            try:
+                st = path.stat()
+            except OSError:   # removed or renamed while we looked
+                continue
+            total += st.st_blocks * 512
+            files[str(path.relative_to(folder))] = st.st_size
+    return total, files
+
+
+class DiskSampler:
+    """Peak disk usage under a folder while the `with` block runs, and every file seen there: a
+    build that copies a database shows up as a second large file and a doubled peak."""
+
+    def __init__(self, folder: Path, interval: float = 0.1) -> None:
+        self.folder, self.interval = folder, interval
+        self.before = disk_usage(folder)[0]
+        self.peak = self.before
+        self.seen: dict[str, int] = {}   # relative path -> largest apparent size seen
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            total, files = disk_usage(self.folder)
+            self.peak = max(self.peak, total)
+            for name, size in files.items():
+                self.seen[name] = max(size, self.seen.get(name, 0))
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> "DiskSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

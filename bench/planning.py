@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from generate import PUBLIC_COLUMNS, SEED, DomainSpec, MeshSpec, Model, make_spec, render_sql, write_mesh
+from generate import PUBLIC_COLUMNS, SEED, DomainSpec, MeshSpec, Model, make_spec, write_mesh
+from templates import render_sql
 from measure import median
 
 from mesh_cli.core.layout import Layout
@@ -103,7 +104,8 @@ def manifest(spec: MeshSpec, d: DomainSpec, macros: dict[str, Any]) -> dict[str,
     groups = {f"group.{d.name}.{d.name}_team": {"name": f"{d.name}_team", "resource_type": "group", "package_name": d.name,
                                                  "unique_id": f"group.{d.name}.{d.name}_team",
                                                  "owner": {"name": f"Team {d.name}", "email": f"{d.name}@bench.example"}}}
-    return {"metadata": {"dbt_version": DBT_VERSION, "project_name": d.name, "adapter_type": "duckdb"},
+    return {"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",  # mesh checks it
+                         "dbt_version": DBT_VERSION, "project_name": d.name, "adapter_type": "duckdb"},
             "nodes": nodes, "sources": {}, "macros": macros, "docs": {}, "exposures": {}, "metrics": {},
             "groups": groups, "selectors": {}, "disabled": {}, "parent_map": {}, "child_map": {}, "group_map": {},
             "saved_queries": {}, "semantic_models": {}, "unit_tests": {}}

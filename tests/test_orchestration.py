@@ -79,6 +79,9 @@ def test_a_failed_build_leaves_the_database_as_before(rebuilt_basic: Path) -> No
     assert result.exit_code == 1
     assert digest(database) == before
     assert not (rebuilt_basic / ".mesh/warehouse/.building/core.duckdb").exists()
+    # built in place: its changes were held in DuckDB's log, dropped with the marker of the build
+    assert not (rebuilt_basic / ".mesh/warehouse/core.duckdb.wal").exists()
+    assert not (rebuilt_basic / ".mesh/warehouse/.building/core.duckdb.building").exists()
     assert not (rebuilt_basic / ".mesh/build.lock").exists()
 
 
@@ -159,7 +162,7 @@ def test_ctrl_c_cancels_running_domains_and_keeps_their_databases(rebuilt_basic:
         if line.startswith("START core"):
             break
     deadline = time.time() + 60   # let dbt get into the slow model
-    while time.time() < deadline and not (rebuilt_basic / ".mesh/warehouse/.building/core.duckdb").is_file():
+    while time.time() < deadline and not (rebuilt_basic / ".mesh/warehouse/.building/core.duckdb.building").is_file():
         time.sleep(0.2)
     time.sleep(3)
     build.send_signal(signal.SIGINT)
@@ -172,6 +175,9 @@ def test_ctrl_c_cancels_running_domains_and_keeps_their_databases(rebuilt_basic:
     assert lines[-1].startswith("Cancelled after ")
     assert digest(database) == before
     assert not (rebuilt_basic / ".mesh/warehouse/.building/core.duckdb").exists()
+    # built in place: its changes were held in DuckDB's log, dropped with the marker of the build
+    assert not (rebuilt_basic / ".mesh/warehouse/core.duckdb.wal").exists()
+    assert not (rebuilt_basic / ".mesh/warehouse/.building/core.duckdb.building").exists()
     assert not (rebuilt_basic / ".mesh/build.lock").exists()
     summary = json.loads((rebuilt_basic / ".mesh/run_results.json").read_text())
     assert summary["cancelled"] is True

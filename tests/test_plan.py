@@ -15,16 +15,15 @@ from mesh_cli.execution.runner import serve
 def test_dry_run_prints_the_plan_and_runs_nothing(basic: Path) -> None:
     result = mesh_cli("build", "--project-dir", str(basic), "--dry-run")
     assert result.exit_code == 0, result.output
-    core = ["MESH_DOMAIN=core", "MESH_DUCKDB_ATTACH=[]", f"MESH_DUCKDB_PATH={basic}/.mesh/warehouse/.building/core.duckdb",
+    core = ["MESH_DOMAIN=core", "MESH_DUCKDB_ATTACH=[]", f"MESH_DUCKDB_PATH={basic}/.mesh/warehouse/core.duckdb",
             f"MESH_ROOT={basic}", "MESH_UPSTREAMS="]
     assert result.stdout.splitlines()[:14] == [
         f"Plan: 3 domains (core, ops, sales) with {WORKERS}; nothing runs (--dry-run)",
         "core",
         "  waits for:   -",
-        "  dbt:         dbt seed --project-dir domains/core --profiles-dir profiles",
+        "  dbt:         dbt seed --project-dir domains/core --profiles-dir profiles  (if a source reads a seed)",
         "               dbt build --project-dir domains/core --profiles-dir profiles",
-        "  storage:     builds into .mesh/warehouse/.building/core.duckdb, swapped in for .mesh/warehouse/core.duckdb "
-        "on success",
+        "  storage:     builds .mesh/warehouse/core.duckdb in place; its changes reach the file only on success",
         f"  environment: {core[0]}", *(f"               {line}" for line in core[1:]),
         "  on success:  interface published to .mesh/state/core; fingerprint recorded",
         "  on failure:  its database stays as it was; downstream domains are skipped",
@@ -62,12 +61,12 @@ def test_the_worker_refuses_a_job_of_another_schema_version(basic: Path) -> None
     [plan] = Mesh.load(basic).plan(BuildOptions(select=("ops",)))
     job = WorkerJob(domain="ops", dbt=plan.dbt, env=plan.env, packages=plan.packages, cwd=plan.project_dir,
                     log=basic / "ops.log", target_dir=plan.target_dir, result_file=basic / "ops.json")
-    line = json.dumps({**job.model_dump(mode="json"), "schema_version": 2})
+    line = json.dumps({**job.model_dump(mode="json"), "schema_version": 3})
     replies = io.StringIO()
     serve(io.StringIO(line + "\n"), replies)
     reply = WorkerReply.model_validate_json(replies.getvalue())
     [step] = reply.steps
     assert (step.command, step.exit_code) == ("job", 2)
-    assert step.exception.startswith("this worker reads job schema version 1: 1 validation error for WorkerJob\n"
-                                     "schema_version\n  Input should be 1")
+    assert step.exception.startswith("this worker reads job schema version 2: 1 validation error for WorkerJob\n"
+                                     "schema_version\n  Input should be 2")
     assert not (basic / "ops.log").exists()   # nothing ran

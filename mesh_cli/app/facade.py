@@ -12,10 +12,7 @@ from mesh_cli.governance.access import check_refs
 from mesh_cli.app.discovery import Discovery
 from mesh_cli.app.federation import external_storage, missing_storage, resolve_externals
 from mesh_cli.app.listing import DomainInfo, describe
-from mesh_cli.app.planner import BuildGuards, plan_domain, published, retry_options
 from mesh_cli.core.results import BuildResult, DomainResult
-from mesh_cli.execution.plan import DomainPlan
-from mesh_cli.execution.scheduler import run_plan
 from mesh_cli.core.config import MeshConfig, load_config
 from mesh_cli.core.layout import Layout
 from mesh_cli.core.options import BuildOptions
@@ -36,7 +33,6 @@ from mesh_cli.project.selection import Selection, dbt_selector, parse_words, res
 from mesh_cli.state.lock import BuildLock
 from mesh_cli.project.scancache import ScanCache
 from mesh_cli.state.storage import Storage, Storages
-from mesh_cli.execution.pool import WorkerPool
 
 
 class BuildProgress(Protocol):
@@ -52,6 +48,8 @@ class BuildProgress(Protocol):
 
 if TYPE_CHECKING:
     from mesh_cli.execution.openlineage import LineageEmitter
+    from mesh_cli.execution.plan import DomainPlan
+    from mesh_cli.execution.pool import WorkerPool
     from mesh_cli.state.remote import ExternalState
 
 
@@ -75,6 +73,8 @@ class Mesh(Discovery):
 
     def pool(self, workers: int) -> WorkerPool:
         """Warm dbt worker processes, shared by a check and the build after it; closed by close()."""
+        from mesh_cli.execution.pool import WorkerPool  # the planning modules load only when something runs
+
         if self._pool is None or self._pool.size != workers:
             self.close()
             self._pool = WorkerPool(workers, self.context.layout.logs)
@@ -82,7 +82,7 @@ class Mesh(Discovery):
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.close()
+            self._pool.close(wait=False)   # they exit on their own; nothing waits for that
             self._pool = None
 
     def _release(self) -> None:
@@ -109,15 +109,28 @@ class Mesh(Discovery):
 
     def check(self, options: BuildOptions = BuildOptions()) -> CheckReport:
         """Every rule over the selected domains; parses with dbt, builds nothing."""
+        pool = self.pool(options.workers)
+        pool.start(self._busy(options, with_upstreams=True))   # they import dbt while the mesh is checked
         from mesh_cli.governance.check import run_check  # imports sqlglot: only when checking
 
         try:
             return run_check(self.context, self.linked, self.policy, options, self.storages(options),
-                             self.interface, self.pool(options.workers))
+                             self.interface, pool)
         except KeyboardInterrupt:   # Ctrl-C during dbt's parses stopped the check, not a build
             raise CancelledError("during the check") from None
         finally:
             self._release()
+
+    def _busy(self, options: BuildOptions, with_upstreams: bool = False) -> int:
+        """How many domains a run of `options` starts dbt for (its selection; for a check, with the
+        upstreams it parses too), so that no worker starts only to import dbt on a core in use."""
+        try:
+            chosen = set(self.linked.graph.select(options.select, options.exclude))
+        except MeshError:   # a cycle or an unknown word: the check reports it
+            return 1
+        if with_upstreams:
+            chosen |= {a for d in chosen for a in self.linked.graph.ancestors(d)}
+        return max(1, len(chosen))
 
     def gate(self, options: BuildOptions = BuildOptions()) -> CheckReport:
         """The checks `mesh build` runs first: raises when any finding is an error."""
@@ -189,6 +202,8 @@ class Mesh(Discovery):
 
     def plan(self, options: BuildOptions) -> list[DomainPlan]:
         """The plan of each selected domain, after every check that can run before anything builds."""
+        from mesh_cli.app.planner import plan_domain, published
+
         selection, selectors = self.selection(options.select, options.exclude)
         selected = selection.domains
         chosen = set(selected)
@@ -217,6 +232,7 @@ class Mesh(Discovery):
             if not stale:
                 return None
             checked = replace(options, select=tuple(stale), exclude=())
+        self.pool(options.workers).start(self._busy(checked))   # importing dbt while the mesh is planned
         if not skip_checks:
             progress.checked(self.gate(checked))
         plans = self.plan(options)
@@ -266,6 +282,9 @@ class Mesh(Discovery):
         for storage in {self.storage(p.domain, options) for p in plans}:
             if storage.managed and storage.database is not None:
                 storage.database.parent.mkdir(parents=True, exist_ok=True)
+        from mesh_cli.app.planner import BuildGuards
+        from mesh_cli.execution.scheduler import run_plan
+
         guards = BuildGuards(self.context, self.links, self.interface, lambda d: self.files_hash(d, options))
         try:
             with BuildLock(self.context.layout.base):
@@ -304,4 +323,6 @@ class Mesh(Discovery):
     def retry_options(self, options: BuildOptions) -> Optional[BuildOptions]:
         """The last build's options, narrowed to the domains that failed, were skipped or were
         cancelled; None when it succeeded. `options` overrides what it sets."""
+        from mesh_cli.app.planner import retry_options
+
         return retry_options(self.context.layout.run_results, options)

@@ -10,7 +10,6 @@ from typing import Any, Callable, Iterable, Optional
 
 from mesh_cli.contracts.conformance import conformance
 from mesh_cli.contracts.store import published_contracts
-from mesh_cli.core.layout import PATH_ENV
 from mesh_cli.core.errors import NothingToRetryError
 from mesh_cli.core.options import BuildOptions
 from mesh_cli.core.status import RETRIED
@@ -22,7 +21,9 @@ from mesh_cli.project.links import Interfaces, Links
 from mesh_cli.state.fingerprint import Fingerprint, interface_hash, why_stale, write_pending
 from mesh_cli.state.fingerprint import load as load_fingerprint
 from mesh_cli.state.interface import prepare_publication, state_dir
-from mesh_cli.state.staging import StagedDatabase, replace_together
+from mesh_cli.state.fingerprint import domain_files_hash
+from mesh_cli.state.parses import manifest_key, own_key
+from mesh_cli.state.staging import DatabaseBuild, replace_together
 from mesh_cli.state.storage import Storages
 
 def published(interface: Interfaces, names: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -47,10 +48,8 @@ def plan_domain(ctx: MeshContext, domain: Domain, storages: Storages, options: B
     """One domain of a build. `in_run`: its upstreams built by this run; `select`: dbt's --select when
     a model word picked only some of its models."""
     storage = storages.of(domain.name)
-    staged = StagedDatabase(storage.database) if storage.managed and storage.database is not None else None
+    building = DatabaseBuild(storage.database) if storage.managed and storage.database is not None else None
     env = storages.env(domain.name, upstreams, frozenset(in_run))
-    if staged is not None:
-        env[PATH_ENV] = str(staged.building)
     contracts = tuple(sorted({c.model for c in published_contracts(ctx.root, domain.name)}))
     return DomainPlan(
         domain=domain.name, project_dir=domain.path, target_dir=domain.target_dir,
@@ -60,7 +59,7 @@ def plan_domain(ctx: MeshContext, domain: Domain, storages: Storages, options: B
         env=env, packages=Packages.of(domain),
         upstreams=tuple(in_run), writes=storage.key,
         reads=tuple(k for u in upstreams if (k := storages.of(u).key) is not None),
-        staging=Staging(final=staged.final, building=staged.building) if staged is not None else None,
+        staging=Staging(database=building.database, marker=building.marker) if building is not None else None,
         publish_to=ctx.layout.state, fingerprint=select is None, only_if_stale=options.changed, contracts=contracts)
 
 
@@ -82,14 +81,22 @@ class BuildGuards:
         why = why_stale(load_fingerprint(state_dir(self.ctx.root, plan.domain)), self.files_hash(plan.domain), ups)
         return None if why else UP_TO_DATE
 
+    def manifest_key(self, plan: DomainPlan) -> str:
+        """What its parse depends on as it starts: its files now, its dbt arguments and environment,
+        its upstreams' interfaces as this run has published them."""
+        domain = self.ctx.domains[plan.domain]
+        own = own_key(domain_files_hash(domain, plan.dbt.profiles_dir), plan.dbt.common(), plan.env)
+        return manifest_key(self.ctx.root, own, plan.env)
+
     def verify(self, plan: DomainPlan, catalog: dict[str, dict[str, str]]) -> list[str]:
         """How what was built differs from the domain's published contracts."""
         return conformance(published_contracts(self.ctx.root, plan.domain), catalog) if plan.contracts else []
 
-    def publish(self, plan: DomainPlan) -> None:
-        """Swap the database in and publish the interface (and fingerprint) as one change: all that
-        can fail is done first, then each file is moved into place; on a failure the database and
-        state are put back as they were. Raises OSError or ValueError."""
+    def publish(self, plan: DomainPlan, commit: Callable[[], None]) -> None:
+        """Publish the interface (and fingerprint) and `commit` the database's changes as one change:
+        all that can fail is done first, then each file is moved into place, then the commit; on a
+        failure the state is put back as it was (and the scheduler drops the database's changes).
+        Raises OSError or ValueError."""
         publication = prepare_publication(self.ctx.root, plan.domain, plan.target_dir, plan.publish_to)
         moves = publication.moves
         try:
@@ -97,8 +104,7 @@ class BuildGuards:
                 ups = {u: interface_hash(self.interface(u)) for u in self.links.graph.upstreams(plan.domain)}
                 fingerprint = Fingerprint(self.files_hash(plan.domain), interface_hash(publication.interface), ups)
                 moves = moves + [write_pending(state_dir(self.ctx.root, plan.domain), fingerprint)]
-            staged = StagedDatabase(plan.staging.final) if plan.staging is not None else None
-            replace_together((staged.moves() if staged is not None else []) + moves)
+            replace_together(moves, then=commit)
         finally:
             for new, _ in moves:   # what was not moved into place
                 if new is not None:

@@ -15,7 +15,6 @@ from mesh_cli.core.errors import CancelledError, MeshError
 from mesh_cli.cli.commands.progress import reporter
 from mesh_cli.app import BuildOptions, Mesh, default_workers
 from mesh_cli.cli import render
-from mesh_cli.cli.render_plan import plan_json, plan_text
 from mesh_cli.governance.sarif import to_sarif
 from mesh_cli.cli.commands.options import (dbt_options, format_option, last_target_option, log_format_option,
                                            profiles_dir_option, project_dir_option, select_options,
@@ -83,7 +82,7 @@ def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
     """Run `dbt build` in every selected domain, upstreams first.
 
     A failed domain's downstreams are skipped; independent domains still run. Each domain
-    builds into a copy of its database, swapped in only when it succeeds; Ctrl-C stops cleanly.
+    builds its database in place, its changes written only when it succeeds; Ctrl-C stops cleanly.
 
     \b
     Example:
@@ -95,6 +94,8 @@ def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
     with load_mesh(project_dir, offline) as mesh:
         if dry_run:
             plans = mesh.dry_run(options)
+            from mesh_cli.cli.render_plan import plan_json, plan_text  # the plan's schema: only for --dry-run
+
             click.echo(plan_json(plans, options.workers) if fmt == "json" else plan_text(plans, options.workers, mesh.root))
             return
         _build(mesh, options, skip_checks, fmt, openlineage_file, log_format, openlineage_url)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from mesh_cli.core.status import DomainStatus as S
-from mesh_cli.execution.scheduler import BuildResult, DomainResult
+from mesh_cli.core.results import BuildResult, DomainResult
 from mesh_cli.governance.findings import CheckReport
 from mesh_cli.project.graph import MeshGraph
 from mesh_cli.app import DomainInfo

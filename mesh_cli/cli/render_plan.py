@@ -17,6 +17,9 @@ def _dbt_line(args: list[str], root: Path) -> str:
     return "dbt " + shlex.join(shown)
 
 
+_SEED = "  (if a source reads a seed)"
+
+
 def plan_text(plans: list[DomainPlan], workers: int, root: Path) -> str:
     n = len(plans)
     lines = [f"Plan: {n} domain{'s' if n != 1 else ''} ({', '.join(p.domain for p in plans)}) with {workers} "
@@ -24,10 +27,11 @@ def plan_text(plans: list[DomainPlan], workers: int, root: Path) -> str:
     for plan in plans:
         calls = [plan.dbt.args(s) for s in plan.dbt.steps] + ([plan.dbt.catalog_args()] if plan.dbt.catalog else [])
         lines += [plan.domain, f"  waits for:   {', '.join(plan.upstreams) or '-'}"]
-        lines += [f"  {'dbt:' if i == 0 else '':12} {_dbt_line(c, root)}" for i, c in enumerate(calls)]
+        lines += [f"  {'dbt:' if i == 0 else '':12} {_dbt_line(c, root)}" + (_SEED if c[0] == "seed" else "")
+                  for i, c in enumerate(calls)]
         if plan.staging is not None:
-            lines.append(f"  storage:     builds into {_rel(plan.staging.building, root)}, swapped in for "
-                         f"{_rel(plan.staging.final, root)} on success")
+            lines.append(f"  storage:     builds {_rel(plan.staging.database, root)} in place; its changes reach the "
+                         "file only on success")
         if plan.packages.domains:
             lines.append(f"  packages:    {', '.join(plan.packages.domains)} stubbed in {_rel(plan.packages.install_dir, root)} "
                          "(domains of their own)")

@@ -2,8 +2,9 @@
 upstreams, and what happens on success and on failure, computed once before anything starts.
 The scheduler executes it; `mesh build --dry-run` prints it.
 
-The orchestrator and its workers speak the versioned schema below (`WorkerJob` one way,
-`WorkerReply` the other), as JSON lines; a worker refuses a job of another schema version."""
+The orchestrator and its workers speak the versioned schema below (`WorkerJob` or `WorkerDecision`
+one way, `WorkerReply` the other), as JSON lines; a worker refuses a message of another schema
+version."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from mesh_cli.project.discovery import Domain
 from mesh_cli.state.storage import StorageKey
 
-SCHEMA = 1
+SCHEMA = 2
 
 
 class _Frozen(BaseModel):
@@ -63,10 +64,12 @@ class Packages(_Frozen):
 
 
 class Staging(_Frozen):
-    """The domain builds into `building`, a copy of `final` swapped in only once it succeeded."""
+    """The domain builds its DuckDB file in place, at the path dbt always sees (so dbt's partial
+    parsing holds), and its changes stay in DuckDB's write-ahead log until the build succeeded;
+    `marker` says a build is under way (state/staging.py)."""
 
-    final: Path
-    building: Path
+    database: Path
+    marker: Path
 
 
 class DomainPlan(_Frozen):
@@ -94,9 +97,14 @@ class DomainPlan(_Frozen):
 
 
 class WorkerJob(_Frozen):
-    """What the orchestrator sends a worker: one domain's dbt call and where to write."""
+    """What the orchestrator sends a worker: one domain's dbt call and where to write.
 
-    schema_version: Literal[1] = SCHEMA
+    `hold`: the DuckDB file the worker opens first and keeps open after a successful job, its
+    changes uncommitted, until a WorkerDecision. `manifest_key`: what the parse depends on; a
+    `parse` step keeps its manifest under it, and a later job of the domain with the same key
+    builds with that manifest instead of parsing again."""
+
+    schema_version: Literal[2] = SCHEMA
     domain: str
     dbt: DbtCall
     env: dict[str, str]
@@ -105,6 +113,15 @@ class WorkerJob(_Frozen):
     log: Path
     target_dir: Path
     result_file: Path
+    hold: Optional[Path] = None
+    manifest_key: Optional[str] = None
+
+
+class WorkerDecision(_Frozen):
+    """After a job that left its database held: write the build's changes into the file, or drop them."""
+
+    schema_version: Literal[2] = SCHEMA
+    commit: bool
 
 
 class StepResult(_Frozen):
@@ -117,7 +134,9 @@ class StepResult(_Frozen):
 class WorkerReply(_Frozen):
     """What a worker answers when the job is done (or raised)."""
 
-    schema_version: Literal[1] = SCHEMA
+    schema_version: Literal[2] = SCHEMA
     steps: tuple[StepResult, ...] = ()
     invocations: tuple[str, ...] = ()       # dbt's invocation ids, as written into its artifacts
     catalog: Optional[dict[str, dict[str, str]]] = None   # unique_id -> column -> warehouse type
+    held: bool = False                      # the database stays open, its changes uncommitted
+    reused_parse: bool = False              # built with the manifest of an earlier parse job

@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from typing import Any, Optional
 
+from mesh_cli.execution.plan import SCHEMA
+
 
 class Worker:
     def __init__(self, index: int, replies: "queue.Queue[tuple[Worker, Optional[dict]]]", log: Path) -> None:
@@ -26,6 +28,8 @@ class Worker:
         self.index = index
         self.busy = False
         self._replies = replies
+        self._deciding = False   # the one message under way is a decision: its reply is decide()'s
+        self._decisions: "queue.Queue[Optional[dict]]" = queue.Queue()
         self._log = log
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -35,11 +39,17 @@ class Worker:
         try:
             for line in self.process.stdout:
                 try:
-                    self._replies.put((self, json.loads(line)))
+                    reply = json.loads(line)
                 except ValueError:   # not a reply: kept in the worker's log, the reading goes on
                     with self._log.open("a", encoding="utf-8") as errors:
                         errors.write(f"mesh: not a reply from the worker: {line!r}\n")
+                    continue
+                if self._deciding:
+                    self._decisions.put(reply)
+                else:
+                    self._replies.put((self, reply))
         finally:   # whatever ended the reading, a job under way must not wait for it forever
+            self._decisions.put(None)
             self._replies.put((self, None))  # the process ended: a job under way died with it
 
     @property
@@ -53,6 +63,22 @@ class Worker:
         self.process.stdin.write(json.dumps(job) + "\n")
         self.process.stdin.flush()
 
+    def decide(self, commit: bool) -> Optional[dict[str, Any]]:
+        """Tell the worker holding a database what to do with the build's changes, and wait for it
+        to be done: its reply, None when the worker died."""
+        assert self.process.stdin is not None
+        self._deciding = True
+        try:
+            self.process.stdin.write(json.dumps({"schema_version": SCHEMA, "commit": commit}) + "\n")
+            self.process.stdin.flush()
+        except OSError:   # the worker is gone
+            self._deciding = False
+            return None
+        try:
+            return self._decisions.get()
+        finally:
+            self._deciding = False
+
     def kill(self) -> None:
         """Stop the job under way at once (a cancelled build)."""
         self.process.terminate()
@@ -63,9 +89,15 @@ class Worker:
             self.process.wait()
         self.busy = False
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """End the worker: it exits once it has read the end of its input. `wait`: until it has."""
         if self.process.stdin is not None:
-            self.process.stdin.close()
+            try:
+                self.process.stdin.close()
+            except OSError:   # it is gone already
+                pass
+        if not wait:
+            return
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -79,17 +111,31 @@ class WorkerPool:
         self.size = size
         self.log_dir = log_dir
         self.workers: list[Worker] = []
+        self.parsed_by: dict[str, Worker] = {}   # domain -> the worker that keeps its last parse
         self.replies: "queue.Queue[tuple[Worker, Optional[dict]]]" = queue.Queue()
 
-    def idle(self) -> Optional[Worker]:
-        for worker in self.workers:
-            if not worker.busy and worker.process.poll() is None:
-                return worker
-        if len([w for w in self.workers if w.process.poll() is None]) < self.size:
-            worker = Worker(len(self.workers), self.replies, self.log_dir / f"worker-{len(self.workers)}.log")
-            self.workers.append(worker)
-            return worker
-        return None
+    def start(self, count: Optional[int] = None) -> None:
+        """Start workers now (up to `count`), so that they import dbt while the mesh is still being
+        loaded and planned instead of when the first job arrives."""
+        while len(self._alive()) < min(self.size, count if count is not None else self.size):
+            self._spawn()
+
+    def _alive(self) -> list[Worker]:
+        return [w for w in self.workers if w.process.poll() is None]
+
+    def _spawn(self) -> Worker:
+        worker = Worker(len(self.workers), self.replies, self.log_dir / f"worker-{len(self.workers)}.log")
+        self.workers.append(worker)
+        return worker
+
+    def idle(self, prefer: Optional[Worker] = None) -> Optional[Worker]:
+        """An idle worker (`prefer` when it is one), started if none is and the pool has room."""
+        free = [w for w in self.workers if not w.busy and w.process.poll() is None]
+        if prefer is not None and prefer in free:
+            return prefer
+        if free:
+            return free[0]
+        return self._spawn() if len(self._alive()) < self.size else None
 
     def wait(self, timeout: float) -> Optional[tuple[Worker, Optional[dict]]]:
         try:
@@ -99,9 +145,11 @@ class WorkerPool:
         worker.busy = False
         return worker, outcome
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop every worker; without `wait`, return while they exit (nothing of theirs is held by
+        then: each lets go of its databases when a job ends)."""
         for worker in self.workers:
-            worker.stop()
+            worker.stop(wait)
 
     def drain(self) -> None:
         """Forget replies of killed jobs, so the next run does not read them."""

@@ -13,7 +13,7 @@ from mesh_cli.core.status import DONE, DomainStatus
 from mesh_cli.project.packages import blamed
 from mesh_cli.execution.plan import DomainPlan, WorkerJob, WorkerReply
 from mesh_cli.execution.pool import Worker, WorkerPool
-from mesh_cli.state.staging import StagedDatabase
+from mesh_cli.state.staging import DatabaseBuild
 
 
 class Guards(Protocol):
@@ -21,8 +21,10 @@ class Guards(Protocol):
 
     def before(self, plan: DomainPlan) -> list[str]: ...              # refusals just before it starts
     def up_to_date(self, plan: DomainPlan) -> Optional[str]: ...      # `--changed`: why it need not run
+    def manifest_key(self, plan: DomainPlan) -> Optional[str]: ...    # what its parse depends on, as it starts
     def verify(self, plan: DomainPlan, catalog: dict[str, dict[str, str]]) -> list[str]: ...  # what was built
-    def publish(self, plan: DomainPlan) -> None: ...                  # make a success visible (raises OSError)
+    # Make a success visible; `commit` (raises OSError) writes the database's changes, as the last step.
+    def publish(self, plan: DomainPlan, commit: Callable[[], None]) -> None: ...
 
 
 _HEADING = re.compile(r"^(\w+ )*\w*Error$")
@@ -54,28 +56,45 @@ class _Running:
     log: Path
 
 
-def _staged(plan: DomainPlan) -> Optional[StagedDatabase]:
-    return StagedDatabase(plan.staging.final) if plan.staging is not None else None
+def _building(plan: DomainPlan) -> Optional[DatabaseBuild]:
+    return DatabaseBuild(plan.staging.database) if plan.staging is not None else None
 
 
-def _discard(plan: DomainPlan) -> None:
-    """On failure or cancel: the staged copy goes, the domain's database stays as it was."""
-    staged = _staged(plan)
-    if staged is not None:
-        staged.discard()
+def _discard(plan: DomainPlan, worker: Optional[Worker] = None) -> None:
+    """On failure, refusal or cancel: the build's changes go, the domain's database stays as it was.
+    `worker`: the one still holding the database open, told to let go of it first."""
+    if worker is not None:
+        worker.decide(commit=False)
+    building = _building(plan)
+    if building is not None:
+        building.discard()
 
 
-def _start(plan: DomainPlan, worker: Worker, work_dir: Path) -> _Running:
+def _commit(plan: DomainPlan, worker: Worker) -> None:
+    """Have the worker write the held changes into the database; raises OSError when it cannot."""
+    answer = worker.decide(commit=True)
+    step = WorkerReply.model_validate(answer).steps[0] if answer is not None else None
+    if step is None or step.exit_code != 0:
+        database = plan.staging.database if plan.staging is not None else plan.domain
+        why = "the worker process died" if step is None else (step.exception or "it failed")
+        raise OSError(f"cannot write the build's changes into {database}: {why}")
+    building = _building(plan)
+    if building is not None:
+        building.done()
+
+
+def _start(plan: DomainPlan, worker: Worker, work_dir: Path, manifest_key: Optional[str]) -> _Running:
     work_dir.mkdir(parents=True, exist_ok=True)
     log = work_dir / f"{plan.domain}.log"
     result_file = work_dir / f"{plan.domain}.result.json"
     result_file.unlink(missing_ok=True)
-    staged = _staged(plan)
-    if staged is not None:
-        staged.prepare()
+    building = _building(plan)
+    if building is not None:
+        building.prepare()
     worker.submit(WorkerJob(domain=plan.domain, dbt=plan.dbt, env=plan.env, packages=plan.packages,
-                            cwd=plan.project_dir, log=log, target_dir=plan.target_dir,
-                            result_file=result_file).model_dump(mode="json"))
+                            cwd=plan.project_dir, log=log, target_dir=plan.target_dir, result_file=result_file,
+                            hold=building.database if building is not None else None,
+                            manifest_key=manifest_key).model_dump(mode="json"))
     return _Running(plan, worker, time.time(), log)
 
 
@@ -87,26 +106,35 @@ def _finish(run: _Running, answer: Optional[dict], guards: Guards) -> DomainResu
     code = max((s["exit_code"] or 0 for s in steps), default=0) if reply is not None else 2
     counts, failed = read_run_results(run.plan.target_dir, list(reply.invocations) if reply is not None else [])
     domain = run.plan.domain
+    holder = run.worker if reply is not None and reply.held else None
     if code == 0:
         problems = guards.verify(run.plan, reply.catalog or {}) if reply is not None else []
         if problems:
-            _discard(run.plan)
+            _discard(run.plan, holder)
             return DomainResult(domain, DomainStatus.ERROR, elapsed, run.started, counts,
                                 f"domain '{domain}' built, but its data products do not match their published contracts: "
                                 + "; ".join(problems) + "; its interface was not handed to downstream domains: fix "
                                 "the model, or review the change with `mesh contracts diff` and publish it with "
                                 "`mesh contracts publish`", run.log, outcome=outcome)
+        committed = False
+
+        def commit() -> None:
+            nonlocal committed
+            committed = True   # asked: whatever it answers, the worker holds the database no more
+            if holder is not None:
+                _commit(run.plan, holder)
+
         try:
-            guards.publish(run.plan)
+            guards.publish(run.plan, commit)
         except (OSError, ValueError, MeshError) as exc:   # e.g. a manifest of an unsupported dbt
-            _discard(run.plan)
+            _discard(run.plan, holder if not committed else None)
             return DomainResult(domain, DomainStatus.ERROR, elapsed, run.started, counts,
                                 f"domain '{domain}' built, but publishing its interface failed: {exc}; its database "
                                 "and interface are as they were before it started: fix the cause and build it again",
                                 run.log, outcome=outcome)
         return DomainResult(domain, DomainStatus.SUCCESS, elapsed, run.started, counts, "", run.log,
                             outcome=outcome)
-    _discard(run.plan)
+    _discard(run.plan, holder)
     command = steps[-1]["command"] if steps else run.plan.dbt.steps[-1]
     reason = _first_reason(steps[-1].get("exception")) if steps else "the worker process died"
     detail = f"{len(failed)} failed: {', '.join(failed[:3])}{' ...' if len(failed) > 3 else ''}; " if failed else ""
@@ -186,8 +214,11 @@ class _Run:
                     done = (gone.worker, None) if gone is not None else None
                 finished = next((r for r in self.running if done and r.worker is done[0]), None)
                 if finished is not None:
+                    result = _finish(finished, done[1], self.guards)   # Ctrl-C in it: cancel() undoes it
                     self.running.remove(finished)
-                    self.record(_finish(finished, done[1], self.guards))
+                    if result.status == DomainStatus.SUCCESS and "parse" in finished.plan.dbt.steps:
+                        self.pool.parsed_by[finished.plan.domain] = finished.worker   # it keeps that parse
+                    self.record(result)
 
     def _consider(self, plan: DomainPlan) -> None:
         """Start `plan` when it may, skip it when an upstream failed, leave it waiting otherwise."""
@@ -209,9 +240,9 @@ class _Run:
         if refused:
             self.record(DomainResult(plan.domain, DomainStatus.ERROR, message="\n".join(refused)))
             return
-        worker = self.pool.idle()
+        worker = self.pool.idle(prefer=self.pool.parsed_by.get(plan.domain))
         assert worker is not None  # fewer jobs run than the pool holds
-        self.running.append(_start(plan, worker, self.work_dir))
+        self.running.append(_start(plan, worker, self.work_dir, self.guards.manifest_key(plan)))
         self.on_start(plan.domain)
 
     def cancel(self) -> None:

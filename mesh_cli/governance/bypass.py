@@ -6,11 +6,14 @@ domain without passing the access checks that `{{ ref('orders', 'fct_orders') }}
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from pathlib import Path
+from typing import Any, Iterator, Optional
 
 import sqlglot
 from sqlglot import exp
@@ -50,6 +53,36 @@ def find_bypasses(sql: str, foreign: dict[str, str]) -> list[Bypass]:
             seen.add(bypass)
             found.append(bypass)
     return found
+
+
+class BypassCache:
+    """find_bypasses' answers by content (the SQL and the foreign catalogs), kept in a file between
+    checks: parsing every model with sqlglot is most of a warm check's own work, and the answer
+    depends on nothing else. Only the answers the last check asked for are kept."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._known: dict[str, list[list[Any]]] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self._known = {}
+        self._asked: dict[str, list[list[Any]]] = {}
+
+    def find(self, sql: str, foreign: dict[str, str]) -> list[Bypass]:
+        key = hashlib.sha256(json.dumps([sql, sorted(foreign.items())]).encode("utf-8")).hexdigest()
+        if key not in self._known:
+            self._known[key] = [[b.relation, b.domain, b.line] for b in find_bypasses(sql, foreign)]
+        self._asked[key] = self._known[key]
+        return [Bypass(relation, domain, line) for relation, domain, line in self._asked[key]]
+
+    def save(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(json.dumps(self._asked), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError:   # a cache: the next check parses again
+            pass
 
 
 # --- Jinja -----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ the parsed manifests and the SQL."""
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from mesh_cli.governance.access import check_ref
 from mesh_cli.core.results import DomainResult
@@ -15,7 +15,7 @@ from mesh_cli.execution.plan import DbtCall, DomainPlan, Packages
 from mesh_cli.execution.scheduler import run_plan
 from mesh_cli.project.discovery import Domain
 from mesh_cli.state.manifest import Manifest
-from mesh_cli.governance.bypass import find_bypasses
+from mesh_cli.governance.bypass import BypassCache
 from mesh_cli.governance.deprecation import deprecated_use
 from mesh_cli.core.errors import (AccessViolationError, AmbiguousRefError, CycleError, MeshError, UnknownDomainError,
                              UnknownModelError)
@@ -31,6 +31,8 @@ from mesh_cli.core.options import BuildOptions
 from mesh_cli.execution.pool import WorkerPool
 from mesh_cli.project.context import MeshContext
 from mesh_cli.project.links import Interfaces
+from mesh_cli.state.fingerprint import domain_files_hash
+from mesh_cli.state.parses import interface_unchanged, manifest_key, own_key, record_inputs
 from mesh_cli.state.storage import Storages
 
 
@@ -45,6 +47,8 @@ class Checker:
         self.policy = policy
         self.state = ctx.layout.check
         self.findings: list[Finding] = []
+        self.bypass_cache = BypassCache(ctx.layout.cache / "bypasses.json")
+        self._catalogs_of: dict[str, tuple[Optional[str], list[str]]] = {}
 
     def add(self, finding: Optional[Finding]) -> None:
         if finding is not None:
@@ -112,18 +116,26 @@ class Checker:
                 "deps.unused", domain, f"declares a dependency on domain '{producer}' but never refs it",
                 None, deps_file, line, f"remove `- name: {producer}` from dependencies.yml"))
 
+    def _catalogs(self, other: str) -> tuple[Optional[str], list[str]]:
+        """The catalog of `other`'s own file, and those its interfaces name (read once per check)."""
+        if other not in self._catalogs_of:
+            storage = self.storages.of(other)
+            named = [str(m["database"]).lower()
+                     for interface in (load_interface(self.ctx.root, other, self.state), self.interface(other))
+                     for m in (interface or {}).get("models", []) if m.get("database")]
+            self._catalogs_of[other] = (catalog_name(storage.database).lower() if storage.database else None, named)
+        return self._catalogs_of[other]
+
     def bypasses(self, domain: str, options: BuildOptions) -> None:
         foreign: dict[str, str] = {}
         for other in self.ctx.domains:
             if other == domain:
                 continue
-            storage = self.storages.of(other)
-            if storage.database is not None:
-                foreign[catalog_name(storage.database).lower()] = other
-            for interface in (load_interface(self.ctx.root, other, self.state), self.interface(other)):
-                for m in (interface or {}).get("models", []):
-                    if m.get("database"):
-                        foreign.setdefault(str(m["database"]).lower(), other)
+            own_file, named = self._catalogs(other)
+            if own_file is not None:
+                foreign[own_file] = other
+            for catalog in named:
+                foreign.setdefault(catalog, other)
         for other, ext in self.ctx.external.items():   # another repository's relations, read only through ref() too
             for m in ext.interface.get("models", []):
                 if m.get("database"):
@@ -134,7 +146,7 @@ class Checker:
         d = self.ctx.domains[domain]
         for folder in (d.path / p for p in (*d.model_paths, *d.snapshot_paths)):
             for path in sorted(folder.rglob("*.sql")) if folder.is_dir() else []:
-                for hit in find_bypasses(path.read_text(encoding="utf-8", errors="replace"), foreign):
+                for hit in self.bypass_cache.find(path.read_text(encoding="utf-8", errors="replace"), foreign):
                     self.add(self.policy.finding(
                         "sql.bypass-ref", domain,
                         f"reads {hit.relation} of domain '{hit.domain}' directly instead of through ref()",
@@ -161,8 +173,14 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
     order = links.graph.order(needed)
     blocked = {f.domain for f in checker.findings if f.severity == "error"}
     guards = _ParseGuards(ctx, checker, links, interface, blocked)
-    plans = [_parse_plan(ctx, ctx.domains[name], storages, options, links, [u for u in links.graph.upstreams(name) if u in needed],
-                         checker.state) for name in order]
+    plans = [_parse_plan(ctx, ctx.domains[name], storages, options, links, checker.state) for name in order]
+    # A consumer's parse waits only for the upstreams whose interface this check may change.
+    settled = {p.domain for p in plans if interface_unchanged(checker.state, p.domain, guards.own_key(p))}
+    plans = [p.model_copy(update={"upstreams": tuple(u for u in links.graph.upstreams(p.domain)
+                                                     if u in needed and u not in settled)}) for p in plans]
+    for p in plans:
+        # external domains (never parsed here) included: refs into them obey the same rules
+        guards.producers[p.domain] = [u for u in links.graph.upstreams(p.domain) if u in needed or links.graph.is_external(u)]
     result = run_plan(plans, guards, ctx.layout.logs / "check", options.workers, skip_downstream=False, pool=pool)
     unchecked = guards.unchecked
     if result.cancelled:
@@ -177,6 +195,7 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
         manifest_file = checker.state / name / "manifest.json"
         if parsed is not None and parsed.status == DomainStatus.SUCCESS and manifest_file.is_file():
             checker.findings.extend(check_manifest(name, Manifest.load(manifest_file), ctx.domains[name].path, policy))
+    checker.bypass_cache.save()
     keep = set(selected)
     return CheckReport([f for f in checker.findings if f.domain in keep], selected,
                        {d: why for d, why in unchecked.items() if d in keep},
@@ -184,16 +203,18 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
 
 
 def _parse_plan(ctx: MeshContext, domain: Domain, storages: Storages, options: BuildOptions, links: Links,
-                upstreams: list[str], state: Path) -> DomainPlan:
-    """A domain's parse for the check: into the check's own state, reading its upstreams' fresh ones."""
+                state: Path) -> DomainPlan:
+    """A domain's parse for the check: into the check's own state, reading its upstreams' fresh ones.
+    Its profile and environment are the build's (every upstream attached: a parse opens no
+    database), so that dbt's partial parsing holds from the check to the build and back."""
     storage = storages.of(domain.name)
+    upstreams = links.graph.upstreams(domain.name)
     return DomainPlan(
         domain=domain.name, project_dir=domain.path, target_dir=domain.target_dir,
         dbt=DbtCall(project_dir=domain.path, profiles_dir=storage.profiles_dir, profile=storage.profile,
                     target=options.target or ctx.config.target, steps=(*(("deps",) if domain.needs_deps else ()), "parse")),
-        env={**storages.env(domain.name, links.graph.upstreams(domain.name)), STATE_ENV: str(state)},
-        packages=Packages.of(domain),
-        upstreams=tuple(upstreams), publish_to=state)
+        env={**storages.env(domain.name, upstreams, frozenset(upstreams)), STATE_ENV: str(state)},
+        packages=Packages.of(domain), upstreams=tuple(upstreams), publish_to=state)
 
 
 class _ParseGuards:
@@ -203,6 +224,17 @@ class _ParseGuards:
     def __init__(self, ctx: MeshContext, checker: Checker, links: Links, interface: Interfaces, blocked: set[str]) -> None:
         self.ctx, self.checker, self.links, self.interface, self.blocked = ctx, checker, links, interface, blocked
         self.unchecked: dict[str, str] = {}
+        self.producers: dict[str, list[str]] = {}   # upstreams whose refs are checked, waited for or not
+        self._own: dict[str, str] = {}
+
+    def own_key(self, plan: DomainPlan) -> str:
+        """What the domain's own interface depends on, its files read as its parse starts."""
+        domain = self.ctx.domains[plan.domain]
+        self._own[plan.domain] = own_key(domain_files_hash(domain, plan.dbt.profiles_dir), plan.dbt.common(), plan.env)
+        return self._own[plan.domain]
+
+    def manifest_key(self, plan: DomainPlan) -> str:
+        return manifest_key(self.ctx.root, self.own_key(plan), plan.env)
 
     def before(self, plan: DomainPlan) -> list[str]:
         name = plan.domain
@@ -212,8 +244,7 @@ class _ParseGuards:
                    if load_interface(self.ctx.root, u, self.checker.state) is None and self.interface(u) is None]
         if missing:
             self.unchecked[name] = f"upstream domain '{missing[0]}' could not be parsed"
-        # Every upstream, external domains (never parsed here) included: their refs obey the same rules.
-        elif name in self.blocked or not self.checker.refs_ok(name, self.links, self.links.graph.upstreams(name)):
+        elif name in self.blocked or not self.checker.refs_ok(name, self.links, self.producers.get(name, [])):
             self.unchecked[name] = "its refs have errors, so dbt did not parse it; fix them first"
         return [self.unchecked[name]] if name in self.unchecked else []
 
@@ -223,8 +254,10 @@ class _ParseGuards:
     def verify(self, plan: DomainPlan, catalog: dict[str, dict[str, str]]) -> list[str]:
         return []
 
-    def publish(self, plan: DomainPlan) -> None:
+    def publish(self, plan: DomainPlan, commit: Callable[[], None]) -> None:
         publish(self.ctx.root, plan.domain, plan.target_dir, plan.publish_to)
+        if plan.publish_to is not None and plan.domain in self._own:
+            record_inputs(plan.publish_to, plan.domain, self._own[plan.domain])
 
 
 def _ref_rule(error: MeshError) -> str:

@@ -117,6 +117,17 @@ def load_interface(root: Path, domain: str, state: Optional[Path] = None) -> Opt
     return None
 
 
+# What dbt is told of an upstream's public model (dbt.contracts.graph.node_args.ModelNodeArgs).
+INJECTED = ("name", "identifier", "schema", "database", "relation_name", "version", "latest_version",
+            "deprecation_date")
+
+
+def public_models(interface: Optional[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The nodes the plugin injects for a domain's interface: as in dbt Mesh, only public nodes
+    cross a project boundary; a public seed or snapshot is injected as a model with its relation."""
+    return [{key: m[key] for key in INJECTED} for m in (interface or {"models": []})["models"] if m["access"] == "public"]
+
+
 def published_domains(root: Path) -> list[str]:
     """Every domain with an interface: built here (or parsed by the check) or resolved from elsewhere."""
     found: set[str] = set()

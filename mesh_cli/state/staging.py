@@ -1,17 +1,23 @@
-"""A domain builds into a copy of its DuckDB file, swapped in only once the build has succeeded.
+"""A domain builds its DuckDB file in place, and its changes reach the file only once the build
+has succeeded.
 
 So a failed, cancelled or non-conforming build leaves the domain's database exactly as it was
 before it started, and downstream domains keep reading data that matches the interface they
-were checked against. The copy keeps the file's name (DuckDB names the catalog after it).
+were checked against, without a copy of the database per build and without a path that changes
+per build (dbt's partial parsing holds only while the path dbt sees stays the same). The worker
+that builds the domain keeps the changes in DuckDB's write-ahead log (execution/held.py); on
+success the orchestrator has it write them into the file, on failure the log is dropped here.
 
-The swap can be one step of a larger change (the database and the domain's published state),
-made with replace_together: all of it happens, or none."""
+A marker file says a build is under way: a log found beside the database with the marker is a
+killed build's, and goes. Making the changes part of the file can be the last step of a larger
+change (the domain's published state), made with replace_together: all of it happens, or none."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 BUILDING = ".building"
 
@@ -37,11 +43,12 @@ def _keep(target: Path) -> Optional[Path]:
     return kept
 
 
-def replace_together(moves: Sequence[tuple[Optional[Path], Path]]) -> None:
+def replace_together(moves: Sequence[tuple[Optional[Path], Path]], then: Optional[Callable[[], None]] = None) -> None:
     """Move each new file over its target (None: remove the target), in order, as one change: when
     a step fails, the targets already replaced get their previous contents back, and the error
     (an OSError naming the target) is raised. Each step is one rename, so a reader sees a target's
-    old contents or its new ones, never a mix within a file."""
+    old contents or its new ones, never a mix within a file. `then` is the change's last step:
+    when it raises (an OSError saying what failed), the moves are put back too."""
     done: list[tuple[Path, Optional[Path]]] = []
     step: Optional[Path] = None
     try:
@@ -60,11 +67,14 @@ def replace_together(moves: Sequence[tuple[Optional[Path], Path]]) -> None:
                     kept.unlink(missing_ok=True)
                 raise
             done.append((target, kept))
+        if then is not None:
+            step = None
+            then()
     except BaseException as exc:
         failed = _put_back(done)
         if not isinstance(exc, OSError):
             raise
-        reason = f"cannot replace {step}: {exc.strerror or exc}"
+        reason = f"cannot replace {step}: {exc.strerror or exc}" if step is not None else str(exc)
         if failed:
             reason += f"; putting back {failed} failed too, so it may hold the new contents"
         raise OSError(reason) from exc
@@ -87,32 +97,36 @@ def _put_back(done: list[tuple[Path, Optional[Path]]]) -> str:
     return ", ".join(failed)
 
 
-class StagedDatabase:
+class DatabaseBuild:
+    """The orchestrator's side of a domain's in-place build of `database`."""
+
     def __init__(self, database: Path) -> None:
-        self.final = database
-        self.building = database.parent / BUILDING / database.name
+        self.database = database
+        self.log = _wal(database)
+        self.marker = database.parent / BUILDING / f"{database.name}.building"
 
     def prepare(self) -> None:
-        self.discard()   # a copy left by a killed build is stale
-        for stale in (_kept(self.final), _kept(_wal(self.final))):
-            stale.unlink(missing_ok=True)   # kept by a build killed while swapping
-        self.building.parent.mkdir(parents=True, exist_ok=True)
-        if self.final.is_file():
-            shutil.copy2(self.final, self.building)
-            if _wal(self.final).is_file():
-                shutil.copy2(_wal(self.final), _wal(self.building))
-
-    def moves(self) -> list[tuple[Optional[Path], Path]]:
-        """The swap, for replace_together: the built copy's WAL (or none) and then the copy itself
-        over the database's; nothing when dbt wrote no copy."""
-        if not self.building.is_file():
-            return []
-        wal = _wal(self.building)
-        return [(wal if wal.is_file() else None, _wal(self.final)), (self.building, self.final)]
-
-    def commit(self) -> None:
-        replace_together(self.moves())
+        """Before the worker opens the file: undo a killed build, then mark this one as under way."""
+        self.discard()
+        self.marker.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.marker.with_name(self.marker.name + ".tmp")
+        tmp.write_text(json.dumps({"pid": os.getpid(), "existed": self.database.is_file()}), encoding="utf-8")
+        os.replace(tmp, self.marker)
 
     def discard(self) -> None:
-        self.building.unlink(missing_ok=True)
-        _wal(self.building).unlink(missing_ok=True)
+        """After a failed, cancelled or refused build (once the worker let go of the file): drop its
+        changes, and the file itself when the build created it. Nothing when no build is marked."""
+        try:
+            existed = json.loads(self.marker.read_text(encoding="utf-8")).get("existed", True)
+        except FileNotFoundError:
+            return
+        except ValueError:   # a marker cut short by a kill: keep the file, drop the log
+            existed = True
+        self.log.unlink(missing_ok=True)
+        if not existed:
+            self.database.unlink(missing_ok=True)
+        self.marker.unlink()
+
+    def done(self) -> None:
+        """After the changes were written into the file."""
+        self.marker.unlink(missing_ok=True)

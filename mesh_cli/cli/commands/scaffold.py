@@ -5,12 +5,14 @@ import json
 import os
 import shlex
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 
 from mesh_cli.cli.commands.options import format_option, project_dir_option
-from mesh_cli.project.scaffold import Scaffolded, init_mesh, new_domain
+
+if TYPE_CHECKING:
+    from mesh_cli.project.scaffold import Scaffolded
 
 
 def _shown(path: Path) -> str:
@@ -59,6 +61,8 @@ def init(directory: Optional[Path], project_dir: Path, fmt: str) -> None:
       mesh init acme && cd acme
       mesh new-domain sales --owner Sales --email sales@acme.example
     """
+    from mesh_cli.project.scaffold import init_mesh  # ruamel.yaml: only when scaffolding
+
     result = init_mesh(directory if directory is not None else project_dir)
     steps = ([f"cd {shlex.quote(_shown(result.root))}"] if _shown(result.root) != "." else [])
     steps.append("mesh new-domain <name> --owner <team> --email <address> [--depends-on <domain>]")
@@ -85,6 +89,8 @@ def new_domain_command(name: str, team: str, email: str, depends_on: tuple[str, 
     Example:
       mesh new-domain marketing --owner Marketing --email marketing@acme.example --depends-on sales
     """
+    from mesh_cli.project.scaffold import new_domain
+
     result = new_domain(project_dir, name, team, email, depends_on)
     flag = _dir_flag(result.root)
     steps = [f"mesh check --select {name}{flag}",
