@@ -244,7 +244,7 @@ def test_publish_refuses_a_domain_never_built_and_a_read_only_location(world: di
     result = mesh_cli("publish", "--project-dir", str(repo), "--select", "payments", "--to", str(tmp_path / "out"))
     assert result.exit_code == 2
     assert result.output.splitlines() == [
-        "Error: cannot publish domain 'payments' to its state: it has never built successfully here; "
+        f"Error: cannot publish domain 'payments' to {tmp_path / 'out'}: it has never built successfully here; "
         "run `mesh build --select payments` first"]
     assert not (tmp_path / "out").exists()
     served = mesh_cli("publish", "--project-dir", str(world["producer"]), "--select", "orders", "--to", "http://127.0.0.1:9")

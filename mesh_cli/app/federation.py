@@ -129,12 +129,12 @@ def _load(path: Path) -> Optional[dict[str, Any]]:
 
 
 def domain_state(ctx: MeshContext, links: Links, policy: Policy, storages: Storages, interface: Interfaces,
-                 domain: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+                 domain: str, to: str) -> tuple[dict[str, Any], dict[str, bytes]]:
     """The state `domain` publishes (version 1) from its last good build, and the files beside it."""
     folder = interface_path(ctx.root, domain).parent
     published, manifest_file = _load(folder / "interface.json"), folder / "manifest.json"
     if published is None or not manifest_file.is_file():
-        raise PublishError(domain, "its state", "it has never built successfully here",
+        raise PublishError(domain, to, "it has never built successfully here",
                            f"run `mesh build --select {domain}` first")
     raw = manifest_file.read_bytes()
     meta = json.loads(raw).get("metadata") or {}
@@ -174,5 +174,5 @@ def publish_domains(ctx: MeshContext, links: Links, policy: Policy, storages: St
                     domains: list[str], to: str) -> list[Published]:
     """Publish each domain's state to `to`; all are composed (and can fail) before any is written."""
     location = open_location(to, Path.cwd())
-    states = [domain_state(ctx, links, policy, storages, interface, d) for d in domains]
+    states = [domain_state(ctx, links, policy, storages, interface, d, to) for d in domains]
     return [write_publication(location, state, extra) for state, extra in states]
