@@ -433,3 +433,23 @@ def test_without_external_domains_a_ref_elsewhere_says_how_to_name_it(world: dic
         "         fix: Fix the first argument of ref('orders', 'fct_orders'), or list 'orders' under external_domains: "
         "in mesh.yml when it is built in another repository.",
     ]
+
+
+def test_plain_dbt_in_a_consumer_domain_reads_the_external_producer(world: dict[str, Path], built_consumer: Path,
+                                                                      tmp_path: Path) -> None:
+    """`mesh env` then plain `dbt build` inside a domain of the consumer's repository: the plugin
+    injects the external producer's public models from `.mesh/external/`."""
+    import os
+    import subprocess
+    import sys
+
+    repo = tmp_path / "consumer"
+    shutil.copytree(built_consumer, repo, ignore=shutil.ignore_patterns("*.duckdb.wal", "target"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESH_")}
+    env.update(DBT_SEND_ANONYMOUS_USAGE_STATS="false", **Mesh.load(repo).env("payments"))
+    run = subprocess.run([str(Path(sys.executable).parent / "dbt"), "build", "--profiles-dir", "../../profiles",
+                          "--select", "fct_order_reconciliation"], cwd=repo / "domains" / "payments", env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-2000:]
+    manifest = json.loads((repo / "domains" / "payments" / "target" / "manifest.json").read_text())
+    assert manifest["nodes"]["model.orders.fct_orders.v2"]["relation_name"] == '"orders"."main"."fct_orders_v2"'
