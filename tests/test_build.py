@@ -152,14 +152,16 @@ def test_unknown_domain_and_model_are_all_reported(basic: Path) -> None:
         f"Error: {basic}/domains/sales/models/x.sql:1: domain 'sales' refs model 'nope' of domain 'core', which has "
         "no such model; check the name (`mesh ls --select core` lists its public models)",
         f"Error: {basic}/domains/sales/models/y.sql:2: unknown domain 'nowhere'; known domains: core, ops, sales; "
-        "fix the first argument of ref('nowhere', 'nope')",
+        "fix the first argument of ref('nowhere', 'nope'), or list 'nowhere' under external_domains: in mesh.yml "
+        "when it is built in another repository",
     ]
     checked = mesh_cli("build", "--project-dir", str(basic))
     assert checked.stderr.splitlines() == [
         "Error: domains/sales/models/x.sql:1: [ref.unknown] domain 'sales': refs model 'nope' of domain 'core', "
         "which has no such model; fix: Check the name (`mesh ls --select core` lists its public models).",
         "Error: domains/sales/models/y.sql:2: [ref.unknown] domain 'sales': unknown domain 'nowhere'; known "
-        "domains: core, ops, sales; fix: Fix the first argument of ref('nowhere', 'nope').",
+        "domains: core, ops, sales; fix: Fix the first argument of ref('nowhere', 'nope'), or list 'nowhere' under "
+        "external_domains: in mesh.yml when it is built in another repository.",
         "Error: mesh check found 2 errors; nothing was built: fix them (mesh check lists them) or rerun with "
         "--skip-checks",
     ]
@@ -224,7 +226,8 @@ def test_declared_dependency_on_unknown_domain(basic: Path) -> None:
     result = mesh_cli("graph", "--project-dir", str(basic))
     assert (result.exit_code, result.stderr) == (
         1, f"Error: {basic}/domains/ops/dependencies.yml:2: unknown domain 'billing'; known domains: core, "
-           "ops, sales; remove it or add that project to the mesh\n")
+           "ops, sales; remove it, add that project to the mesh, or list it under external_domains: in mesh.yml when "
+           "it is built in another repository\n")
 
 
 def test_dependencies_yml_entry_without_name(basic: Path) -> None:

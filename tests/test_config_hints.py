@@ -12,7 +12,8 @@ from mesh_cli.core import config as config_module
 from mesh_cli.core.config import MeshConfig, load_config
 from mesh_cli.core.errors import ConfigError
 
-TOP = "domain_paths, domains, governance, name, profile, target, warehouse_dir"
+TOP = "domain_paths, domains, external_domains, governance, name, profile, target, warehouse_dir"
+EXTERNAL = "build, description, duckdb_path, state"
 DOMAIN = "description, owner"
 OWNER = "email, team"
 GOVERNANCE = "allowed_consumers, rules"
@@ -35,6 +36,8 @@ UNKNOWN = {
         "        - {model: orders.stg_orders, reason: staging}\n"
         "        - {model: orders.fct_orders, reason: legacy, until: 2027-01-01}\n",
         "governance.rules.contract.enforced.exceptions.1.until", EXCEPTION, config_module.RuleException),
+    "external_domains.<d>": ("external_domains:\n  orders: {state: /shared, pin: 3}\n",
+                             "external_domains.orders.pin", EXTERNAL, config_module.ExternalDomain),
     "after a valid sibling": ("name: acme\ndomains:\n  orders: {description: Orders}\n  sales: {owner: {team: S}, tier: 1}\n",
                               "domains.sales.tier", DOMAIN, config_module.DomainSettings),
 }

@@ -139,7 +139,7 @@ def test_diff_api_and_json_report_the_same_verdicts(shop: Path) -> None:
     assert (data["version"], data["breaking"], data["non_breaking"]) == (1, 3, 0)
     assert data["changes"][2]["consumers"][1] == {
         "domain": "ops", "model": "store_board", "pinned_version": None, "file": "domains/ops/models/store_board.sql",
-        "line": 2, "reads_column": True}
+        "line": 2, "reads_column": True, "external": False}
 
 
 def test_a_new_version_is_not_breaking(shop: Path) -> None:

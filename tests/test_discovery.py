@@ -22,7 +22,7 @@ def test_mesh_yml_domains_and_owners(basic: Path) -> None:
 def test_unknown_key_in_mesh_yml(basic: Path) -> None:
     (basic / "mesh.yml").write_text((basic / "mesh.yml").read_text() + "colour: blue\n")
     expected = (f"{basic}/mesh.yml: colour: unknown key; allowed keys here: "
-                "domain_paths, domains, governance, name, profile, target, warehouse_dir")
+                "domain_paths, domains, external_domains, governance, name, profile, target, warehouse_dir")
     with pytest.raises(ConfigError) as info:
         Mesh.load(basic)
     assert info.value.message == expected

@@ -54,7 +54,7 @@ def test_graph_formats(basic: Path) -> None:
         "core -> sales: dim_people, dim_people.v1",
     ]
     data = json.loads(mesh_cli("graph", "--project-dir", str(basic), "--format", "json").stdout)
-    assert data == {"domains": ["core", "ops", "sales"], "edges": [
+    assert data == {"domains": ["core", "ops", "sales"], "external": [], "edges": [
         {"upstream": "core", "downstream": "sales", "models": ["dim_people", "dim_people.v1"],
          "kinds": ["declared", "ref"]}]}
     dot = mesh_cli("graph", "--project-dir", str(basic), "--format", "dot").stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 from mesh_cli.core.options import BuildOptions
 
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from mesh_cli.project.context import MeshContext
     from mesh_cli.project.graph import MeshGraph
     from mesh_cli.project.links import Links
+    from mesh_cli.state.remote import Published
+    from mesh_cli.state.storage import Storages
 
 
 class Discovery:
@@ -29,6 +31,8 @@ class Discovery:
     linked: "Links"
     graph: "MeshGraph"
     check: Callable[..., "CheckReport"]
+    storages: Callable[..., "Storages"]
+    interface: Callable[[str], Optional[dict]]
 
     def catalog(self) -> "Catalog":
         from mesh_cli.catalog.products import Catalog
@@ -63,7 +67,19 @@ class Discovery:
                        against: Optional[Path] = None) -> "DiffReport":
         from mesh_cli.contracts.operations import diff_contracts
 
-        return diff_contracts(self.context, self.policy, self.check(options), self.linked, base, against)
+        from mesh_cli.contracts.reads import external_readers
+
+        elsewhere = [r for name, e in self.context.external.items()
+                     for r in external_readers(name, e.reads, set(self.context.domains),
+                                               (e.state.get("mesh") or {}).get("name") or name)]
+        return diff_contracts(self.context, self.policy, self.check(options), self.linked, base, against, elsewhere)
+
+    def publish(self, to: str, select: Iterable[str] = (), exclude: Iterable[str] = ()) -> list["Published"]:
+        """`mesh publish`: each selected domain's state after its last good build, written to `to`."""
+        from mesh_cli.app.federation import publish_domains
+
+        chosen = self.graph.select(select, exclude)
+        return publish_domains(self.context, self.linked, self.policy, self.storages(), self.interface, chosen, to)
 
     def deprecations(self, within_days: Optional[int] = None, today: Optional[date] = None) -> tuple[list["DeprecationUse"], list[str]]:
         from mesh_cli.contracts.operations import deprecations

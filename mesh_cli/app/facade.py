@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 from mesh_cli.governance.access import check_refs
 from mesh_cli.app.discovery import Discovery
 from mesh_cli.app.warehouse import WarehouseOps
+from mesh_cli.app.federation import external_storage, missing_storage, resolve_externals
 from mesh_cli.app.listing import DomainInfo, describe
 from mesh_cli.core.results import BuildResult, DomainResult
 from mesh_cli.core.config import MeshConfig, load_config
+from mesh_cli.core.layout import Layout
 from mesh_cli.core.options import BuildOptions
 from mesh_cli.project.context import MeshContext
 from mesh_cli.project.discovery import Domain, discover
@@ -49,16 +51,21 @@ if TYPE_CHECKING:
     from mesh_cli.execution.openlineage import LineageEmitter
     from mesh_cli.execution.plan import DomainPlan
     from mesh_cli.execution.pool import WorkerPool
+    from mesh_cli.state.remote import ExternalState
 
 
 class Mesh(Discovery, WarehouseOps):
     """A mesh loaded once: its domains, links and storage; every command starts here."""
 
-    def __init__(self, root: Path, config: MeshConfig, domains: list[Domain]) -> None:
+    def __init__(self, root: Path, config: MeshConfig, domains: list[Domain],
+                 external: Optional[dict[str, "ExternalState"]] = None, notes: Iterable[str] = ()) -> None:
         self.root = root
         self.config = config
         self.domains = {d.name: d for d in domains}
-        self.context = MeshContext.of(root, config, domains)   # what features are handed
+        # Domains of other repositories, resolved before anything runs (app/federation.py).
+        self.external = dict(external or {})
+        self.notes = list(notes)   # what the CLI says on stderr (a state used --offline)
+        self.context = MeshContext.of(root, config, domains, self.external)   # what features are handed
         self.policy = Policy(config.governance, root / "mesh.yml")  # validated with the rest of the config
         self._pool: Optional[WorkerPool] = None
         self._session = False  # inside `with mesh:` the pool outlives each call
@@ -92,10 +99,14 @@ class Mesh(Discovery, WarehouseOps):
         self.close()
 
     @classmethod
-    def load(cls, project_dir: Path | str = ".") -> "Mesh":
+    def load(cls, project_dir: Path | str = ".", offline: bool = False) -> "Mesh":
+        """`offline`: an external domain whose location cannot be reached is read from the state
+        resolved last time (and a note says so) instead of stopping the command."""
         root = Path(project_dir).resolve()
         config, _ = load_config(root)
-        return cls(root, config, discover(root, config))
+        domains = discover(root, config)
+        external, notes = resolve_externals(root, config, domains, Layout(root).external, offline)
+        return cls(root, config, domains, external, notes)
 
     def check(self, options: BuildOptions = BuildOptions()) -> CheckReport:
         """Every rule over the selected domains; parses with dbt, builds nothing."""
@@ -134,7 +145,9 @@ class Mesh(Discovery, WarehouseOps):
     def linked(self) -> Links:
         """Every link found in the files, errors included (mesh check reports them all)."""
         cache = ScanCache(self.context.layout.cache / "scan.json")
-        found = link(list(self.domains.values()), cache, self.interface)
+        found = link(list(self.domains.values()), cache, self.interface,
+                     {name: e.interface for name, e in self.external.items()},
+                     {name: e.reads for name, e in self.external.items()})
         cache.save()
         return found
 
@@ -157,7 +170,8 @@ class Mesh(Discovery, WarehouseOps):
         command, since every upstream of every domain asks."""
         key = (options.profiles_dir, options.target or self.config.target, os.environ.get("DBT_PROFILES_DIR"))
         if key not in self._storages:
-            self._storages[key] = Storages(self.root, self.config, self.domains, options.profiles_dir, key[1])
+            external = {n: external_storage(n, e, self.config, self.root) for n, e in self.external.items()}
+            self._storages[key] = Storages(self.root, self.config, self.domains, options.profiles_dir, key[1], external)
         return self._storages[key]
 
     def storage(self, domain: str, options: BuildOptions = BuildOptions()) -> Storage:
@@ -185,7 +199,7 @@ class Mesh(Discovery, WarehouseOps):
     def describe(self, select: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[DomainInfo]:
         """`mesh ls`: each selected domain, its owner, links and public models."""
         chosen, _ = self.selection(select, exclude)
-        return describe(self.context, self.graph, chosen, self.interface)
+        return describe(self.context, self.graph, chosen, self.interface, not list(select) and not list(exclude))
 
     def plan(self, options: BuildOptions) -> list[DomainPlan]:
         """The plan of each selected domain, after every check that can run before anything builds."""
@@ -201,8 +215,9 @@ class Mesh(Discovery, WarehouseOps):
         # Producers outside this run are judged now; producers in it, just before their consumer runs.
         crosses = [c for d in selected for c in self.links.refs_of(d) if c.producer in outside]
         errors += check_refs(crosses, published(self.interface, outside))
-        raise_all(errors)
         storages = self.storages(options)
+        errors += [e for d in selected for e in missing_storage(self.root, storages, self.external, d, self.graph.upstreams(d))]
+        raise_all(errors)
         return [plan_domain(self.context, self.domains[d], storages, options, self.graph.upstreams(d),
                             [u for u in self.graph.upstreams(d) if u in chosen], self.interface(d) is not None,
                             selectors.get(d)) for d in selected]

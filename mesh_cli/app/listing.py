@@ -22,23 +22,21 @@ class DomainInfo:
     # Only when a model word is given: {"all": whether dbt builds the whole domain, "models": what it
     # builds, in build order (None when the domain was never parsed)}.
     builds: Optional[dict[str, Any]] = None
+    external: Optional[str] = None   # built in another repository: where its state is published
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
 
 
-def describe(ctx: MeshContext, graph: MeshGraph, chosen: Selection, interface: Interfaces) -> list[DomainInfo]:
+def describe(ctx: MeshContext, graph: MeshGraph, chosen: Selection, interface: Interfaces,
+             external: bool = False) -> list[DomainInfo]:
+    """Each chosen domain; with `external`, then every external domain (never selected: not built here)."""
     infos = []
     for name in chosen.domains:
         found = interface(name)
         owner = ctx.domains[name].owner
-        models = [
-            {"name": m["name"], "version": m["version"], "latest_version": m["latest_version"],
-             "deprecation_date": m["deprecation_date"], "contract_enforced": m["contract_enforced"],
-             "group": m["group"]}
-            for m in (found or {}).get("models", []) if m["access"] == "public"
-        ]
+        models = _public(found)
         infos.append(DomainInfo(
             name, str(ctx.relative(ctx.domains[name].path)),
             {"team": owner.team if owner else None, "email": owner.email if owner else None},
@@ -46,7 +44,18 @@ def describe(ctx: MeshContext, graph: MeshGraph, chosen: Selection, interface: I
             None if chosen.builds is None else
             {"all": chosen.nodes[name] is None, "models": _names(name, chosen.builds[name])},
         ))
+    for name in graph.external if external else []:
+        ext = ctx.external[name]
+        infos.append(DomainInfo(name, ext.location, {"team": ext.owner.get("team"), "email": ext.owner.get("email")},
+                                graph.upstreams(name), graph.downstreams(name), True, _public(ext.interface),
+                                external=f"{ext.location} (build {ext.build_id}{', offline' if ext.offline else ''})"))
     return infos
+
+
+def _public(found: Optional[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"name": m["name"], "version": m["version"], "latest_version": m["latest_version"],
+             "deprecation_date": m["deprecation_date"], "contract_enforced": m["contract_enforced"], "group": m["group"]}
+            for m in (found or {}).get("models", []) if m["access"] == "public"]
 
 
 def _names(domain: str, keys: Optional[list[str]]) -> Optional[list[str]]:

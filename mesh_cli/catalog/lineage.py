@@ -44,6 +44,7 @@ class Lineage:
     edges: list[tuple[str, str]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)      # domains neither built nor checked
     unresolved: dict[str, str] = field(default_factory=dict)  # node -> why its SQL gave no column lineage
+    external: list[str] = field(default_factory=list)     # domains built in other repositories
 
     def add_edge(self, source: str, target: str) -> None:
         if (source, target) not in self.edges:
@@ -56,7 +57,7 @@ class Lineage:
             "nodes": [{"id": k, **v} for k, v in sorted(self.nodes.items())],
             "edges": [{"from": a, "to": b, "cross_domain": self.nodes[a]["domain"] != self.nodes[b]["domain"]}
                       for a, b in self.edges],
-            "missing": self.missing, "unresolved": self.unresolved,
+            "missing": self.missing, "unresolved": self.unresolved, "external": self.external,
         }
 
 
@@ -332,6 +333,6 @@ def lineage(ctx: "MeshContext", name: str, direction: str = "both", depth: Optio
             column: Optional[str] = None) -> Lineage:
     """Lineage of `domain.model[.vN]` across the mesh: of the model, or of one of its columns."""
     index = MeshLineage(ctx)
-    if column is None:
-        return index.models(name, direction, depth)
-    return index.column_lineage(name, column, direction, depth)
+    found = index.models(name, direction, depth) if column is None else index.column_lineage(name, column, direction, depth)
+    found.external = sorted(ctx.external)
+    return found

@@ -14,7 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from mesh_cli.core.config import Owner
 from mesh_cli.core.errors import UnknownDomainError, UnknownProductError
+from mesh_cli.core.layout import Layout
 from mesh_cli.core.status import DomainStatus
 from mesh_cli.state.records import last_node_success
 from mesh_cli.state.manifest import DataTest, Group, Manifest, Node
@@ -86,7 +88,9 @@ class Product:
     sla_freshness: Optional[str] = None                        # e.g. "24h" (mesh_cli.contracts.sla)
     last_build: Optional[LastBuild] = None
     original_file_path: Optional[str] = None                   # relative to the mesh root
-    source: str = "build"                                      # "check" when the domain was only parsed
+    source: str = "build"                                      # "check" when the domain was only parsed,
+                                                               # "external" for another repository's
+    location: Optional[str] = None                             # an external domain's published state
 
     @property
     def key(self) -> str:
@@ -127,6 +131,10 @@ def load_manifests(ctx: "MeshContext", newest: bool = False) -> tuple[dict[str, 
                 break
         else:
             missing.append(name)
+    for name in sorted(ctx.external):   # other repositories' domains, from their published manifest
+        path = ctx.layout.external / name / "manifest.json"
+        if path.is_file():
+            found[name] = DomainManifest(name, Manifest.load(path), "external", path)
     return found, missing
 
 
@@ -166,8 +174,9 @@ def _consumers(unique_id: str, producer: str, manifests: dict[str, DomainManifes
     return sorted(found, key=lambda c: (c.domain, c.model))
 
 
-def _contract_path(root: Path, domain: str, name: str, version: Optional[str]) -> Optional[str]:
-    relative = f"contracts/{domain}/{name}" + (f".v{version}" if version is not None else "") + ".odcs.yaml"
+def _contract_path(root: Path, domain: str, name: str, version: Optional[str],
+                   folder: Optional[str] = None) -> Optional[str]:
+    relative = f"{folder or 'contracts/' + domain}/{name}" + (f".v{version}" if version is not None else "") + ".odcs.yaml"
     return relative if (root / relative).is_file() else None
 
 
@@ -214,7 +223,9 @@ def _build_products(ctx: "MeshContext", manifests: dict[str, DomainManifest]) ->
         versions: dict[str, list[Node]] = {}
         for node in _public_models(dm):
             versions.setdefault(node.name, []).append(node)
-        owner = ctx.domains[domain].owner
+        external = ctx.external.get(domain)
+        folder = ctx.domains[domain].path if external is None else ctx.layout.external / domain
+        owner = ctx.domains[domain].owner if external is None else Owner(**external.owner)
         for name, group in sorted(versions.items()):
             group.sort(key=lambda n: (n.version is None, str(n.version)))
             latest = group[0].latest_version_text
@@ -222,8 +233,8 @@ def _build_products(ctx: "MeshContext", manifests: dict[str, DomainManifest]) ->
             ids = {n.unique_id for n in group}
             on_model = [t for t in tests if ids & set(t.depends_on)]
             group_owner: Optional[Group] = groups.get(head.group or "")
-            sla = node_sla(dict(head.raw), ctx.domains[domain].path)
-            path = ctx.domains[domain].path / (head.original_file_path or "")
+            sla = node_sla(dict(head.raw), folder)
+            path = folder / (head.original_file_path or "")
             products.append(Product(
                 domain=domain, name=name, description=head.description,
                 owner_team=(group_owner.owner_name if group_owner else None) or (owner.team if owner else None),
@@ -232,11 +243,24 @@ def _build_products(ctx: "MeshContext", manifests: dict[str, DomainManifest]) ->
                 versions=[_product_version(ctx.root, domain, n, on_model, manifests) for n in group],
                 tests=sorted(t.unique_id for t in on_model),
                 sla_freshness=sla.freshness_text if sla else None,
-                last_build=_last_build(ctx, domain, dm.source, sla, built.get(head.unique_id)),
-                original_file_path=str(path.relative_to(ctx.root)) if path.is_relative_to(ctx.root) else str(path),
-                source=dm.source,
+                last_build=_last_build(ctx, domain, dm.source, sla, built.get(head.unique_id)) if external is None
+                else _external_build(external.state.get("built_at"), sla),
+                original_file_path=(str(path.relative_to(ctx.root)) if path.is_relative_to(ctx.root) else str(path))
+                if external is None else f"{domain}:{head.original_file_path}",
+                source=dm.source, location=None if external is None else external.location,
             ))
     return sorted(products, key=lambda p: p.key)
+
+
+def _external_build(built_at: Optional[str], sla: Optional[Sla]) -> LastBuild:
+    """An external product's last build: when its published build ran (its state says)."""
+    if not built_at:
+        return LastBuild("external")
+    at = datetime.fromisoformat(built_at.replace("Z", "+00:00"))
+    age = max(0.0, time.time() - at.timestamp())
+    limit = None if sla is None or sla.freshness is None else sla.freshness.total_seconds()
+    return LastBuild("external", at.astimezone(timezone.utc).isoformat(timespec="seconds"), round(age, 1),
+                     None if limit is None else age <= limit)
 
 
 def _product_version(root: Path, domain: str, node: Node, tests: list[DataTest],
@@ -244,6 +268,9 @@ def _product_version(root: Path, domain: str, node: Node, tests: list[DataTest],
     version = node.version_text
     own = [t for t in tests if t.on(node.unique_id)]
     contract = _contract_path(root, domain, node.name, version)
+    if manifests[domain].source == "external":   # its contracts came with its published state
+        contract = _contract_path(root, domain, node.name, version,
+                                  str((Layout(root).external / domain / "contracts").relative_to(root)))
     return ProductVersion(
         version=version, is_latest=version is None or version == node.latest_version_text,
         deprecation_date=node.deprecation_day,
@@ -267,7 +294,7 @@ class Catalog:
     @classmethod
     def load(cls, ctx: "MeshContext") -> "Catalog":
         manifests, missing = load_manifests(ctx)
-        return cls(_build_products(ctx, manifests), missing, sorted(ctx.domains))
+        return cls(_build_products(ctx, manifests), missing, sorted({*ctx.domains, *ctx.external}))
 
     def search(self, query: Optional[str] = None, domain: Optional[str] = None,
                tag: Optional[str] = None) -> list[Product]:

@@ -18,7 +18,8 @@ from mesh_cli.cli import render
 from mesh_cli.governance.sarif import to_sarif
 from mesh_cli.cli.commands.options import (dbt_options, format_option, last_target_option, log_format_option,
                                            profiles_dir_option, project_dir_option, select_options,
-                                           skip_checks_option, target_option, threads_option, workers_option)
+                                           skip_checks_option, target_option, threads_option, workers_option,
+                                           load_mesh, offline_option)
 
 class MeshGroup(click.Group):
     """Turns every MeshError into `Error: ...` on stderr, in this one place."""
@@ -71,11 +72,13 @@ def cli(debug: bool) -> None:
 @click.option("--openlineage-url", metavar="URL", help="Send OpenLineage run events to this server (HTTP transport).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (dbt's invocations, storage, environment, "
               "what happens on success and failure) and run nothing.")
+@offline_option
 @format_option("text", "json")
 @log_format_option
 def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], target: str | None,
           profiles_dir: Path | None, threads: int | None, workers: int | None, changed: bool, skip_checks: bool,
-          openlineage_file: Path | None, openlineage_url: str | None, dry_run: bool, fmt: str, log_format: str) -> None:
+          openlineage_file: Path | None, openlineage_url: str | None, dry_run: bool, offline: bool, fmt: str,
+          log_format: str) -> None:
     """Run `dbt build` in every selected domain, upstreams first.
 
     A failed domain's downstreams are skipped; independent domains still run. Each domain
@@ -88,7 +91,7 @@ def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
       mesh build --select orders+ --dry-run
     """
     options = BuildOptions(select, exclude, target, profiles_dir, threads, workers or default_workers(), changed)
-    with Mesh.load(project_dir) as mesh:
+    with load_mesh(project_dir, offline) as mesh:
         if dry_run:
             plans = mesh.dry_run(options)
             from mesh_cli.cli.render_plan import plan_json, plan_text  # the plan's schema: only for --dry-run
@@ -105,17 +108,18 @@ def build(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
 @threads_option
 @workers_option
 @skip_checks_option
+@offline_option
 @format_option("text", "json")
 @log_format_option
 def retry(project_dir: Path, target: str | None, profiles_dir: Path | None, threads: int | None,
-          workers: int | None, skip_checks: bool, fmt: str, log_format: str) -> None:
+          workers: int | None, skip_checks: bool, offline: bool, fmt: str, log_format: str) -> None:
     """Build again the domains that failed, were skipped or were cancelled in the last build.
 
     \b
     Example:
       mesh retry
     """
-    with Mesh.load(project_dir) as mesh:
+    with load_mesh(project_dir, offline) as mesh:
         again = mesh.retry_options(BuildOptions(target=target, profiles_dir=profiles_dir, threads=threads,
                                                 workers=workers or default_workers()))
         if again is None:
@@ -146,9 +150,10 @@ def _build(mesh: Mesh, options: BuildOptions, skip_checks: bool, fmt: str,
 @select_options
 @dbt_options
 @click.option("--list-rules", is_flag=True, help="Describe every rule and exit.")
+@offline_option
 @format_option("text", "json", "sarif")
 def check(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], target: str | None,
-          profiles_dir: Path | None, list_rules: bool, fmt: str) -> None:
+          profiles_dir: Path | None, list_rules: bool, offline: bool, fmt: str) -> None:
     """Check access, contracts and governance policies across the mesh; build nothing.
 
     Exit 0 when there is no error (warnings allowed), 1 when there is any.
@@ -160,7 +165,7 @@ def check(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
     if list_rules:
         click.echo(render.rules_text())
         return
-    with Mesh.load(project_dir) as mesh:
+    with load_mesh(project_dir, offline) as mesh:
         report = mesh.check(BuildOptions(select, exclude, target, profiles_dir))
     if fmt == "sarif":
         click.echo(json.dumps(to_sarif(report, mesh.root, __version__), indent=2))
@@ -172,8 +177,9 @@ def check(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], 
 @cli.command(name="ls")
 @project_dir_option
 @select_options
+@offline_option
 @format_option("text", "json")
-def ls_command(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], fmt: str) -> None:
+def ls_command(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], offline: bool, fmt: str) -> None:
     """List domains: owner, upstreams, downstreams and public models.
 
     With a model word (DOMAIN.MODEL), also what `mesh build` would build in each domain.
@@ -182,29 +188,31 @@ def ls_command(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, .
     Example:
       mesh ls --select orders.fct_orders+ --format json
     """
-    infos = Mesh.load(project_dir).describe(select, exclude)
+    infos = load_mesh(project_dir, offline).describe(select, exclude)
     click.echo(json.dumps([i.to_dict() for i in infos], indent=2) if fmt == "json" else render.ls_text(infos))
 
 
 @cli.command()
 @project_dir_option
+@offline_option
 @format_option("text", "dot", "mermaid", "json")
-def graph(project_dir: Path, fmt: str) -> None:
+def graph(project_dir: Path, offline: bool, fmt: str) -> None:
     """Show the domain graph; each edge names the models that cross it.
 
     \b
     Example:
       mesh graph --format mermaid
     """
-    click.echo(render.graph_text(Mesh.load(project_dir).graph, fmt))
+    click.echo(render.graph_text(load_mesh(project_dir, offline).graph, fmt))
 
 
 @cli.command()
 @project_dir_option
 @click.argument("domain")
 @target_option
+@offline_option
 @format_option("shell", "json")
-def env(project_dir: Path, domain: str, target: str | None, fmt: str) -> None:
+def env(project_dir: Path, domain: str, target: str | None, offline: bool, fmt: str) -> None:
     """Print the environment to run plain dbt inside DOMAIN as mesh does.
 
     \b
@@ -212,7 +220,7 @@ def env(project_dir: Path, domain: str, target: str | None, fmt: str) -> None:
       cd domains/marketing && eval "$(mesh env marketing --project-dir ../..)" \\
         && dbt build --profiles-dir ../../profiles
     """
-    values = Mesh.load(project_dir).env(domain, BuildOptions(target=target))
+    values = load_mesh(project_dir, offline).env(domain, BuildOptions(target=target))
     if fmt == "json":
         click.echo(json.dumps(values, indent=2, sort_keys=True))
     else:
@@ -236,6 +244,8 @@ cli.add_command(runs)
 cli.add_command(status)
 from mesh_cli.cli.commands.warehouse import warehouse  # noqa: E402
 cli.add_command(warehouse)
+from mesh_cli.cli.commands.publish import publish  # noqa: E402
+cli.add_command(publish)
 
 
 def main() -> None:

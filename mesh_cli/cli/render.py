@@ -58,7 +58,8 @@ def ls_text(infos: list[DomainInfo]) -> str:
     lines = []
     for info in infos:
         owner = " ".join(x for x in (info.owner.get("team"), f"<{info.owner['email']}>" if info.owner.get("email") else None) if x)
-        lines.append(f"{info.name}  ({info.path}){'  owner: ' + owner if owner else ''}")
+        where = f"external: {info.external}" if info.external else info.path
+        lines.append(f"{info.name}  ({where}){'  owner: ' + owner if owner else ''}")
         lines.append(f"  upstreams:   {', '.join(info.upstreams) or '-'}")
         lines.append(f"  downstreams: {', '.join(info.downstreams) or '-'}")
         if not info.built:
@@ -88,6 +89,7 @@ def _builds_text(builds: dict[str, Any]) -> str:
 def graph_data(graph: MeshGraph) -> dict[str, Any]:
     return {
         "domains": graph.domains,
+        "external": graph.external,
         "edges": [{"upstream": u, "downstream": d, "models": models, "kinds": kinds}
                   for u, d, models, kinds in graph.edges()],
     }
@@ -100,15 +102,19 @@ def graph_text(graph: MeshGraph, fmt: str) -> str:
     if fmt == "dot":
         lines = ["digraph mesh {", "  rankdir=LR;"]
         lines += [f'  "{n}";' for n in graph.domains]
+        lines += [f'  "{n}" [style=dashed, label="{n} (external)"];' for n in graph.external]
         lines += [f'  "{u}" -> "{d}" [label="{", ".join(m) or "declared"}"];' for u, d, m, _ in edges]
         return "\n".join(lines + ["}"])
     if fmt == "mermaid":
         lines = ["graph LR"]
         lines += [f"  {n}" for n in graph.domains if not any(n in (u, d) for u, d, _, _ in edges)]
         lines += [f'  {u} -->|"{", ".join(m) or "declared"}"| {d}' for u, d, m, _ in edges]
+        lines += [f'  {n}["{n} (external)"]' for n in graph.external]
         return "\n".join(lines)
     order = graph.order()
     lines = [f"{len(order)} domains in build order: {', '.join(order)}"]
+    if graph.external:
+        lines.append(f"external (built in other repositories): {', '.join(graph.external)}")
     lines += [f"{u} -> {d}: {', '.join(m) or '(declared, no refs yet)'}" for u, d, m, _ in edges]
     return "\n".join(lines)
 

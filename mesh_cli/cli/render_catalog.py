@@ -34,6 +34,10 @@ def last_build_text(product: Product) -> str:
     build: Optional[LastBuild] = product.last_build
     if product.source == "check":
         return f"never built (checked only){'; last build ' + build.status if build else ''}"
+    if product.source == "external":   # built in another repository: what its published state says
+        text = f"external, built {age_text(build.age_seconds)}" if build and build.at else "external"
+        return text + (f", {'fresh' if build.fresh else 'stale'} (SLA {product.sla_freshness})"
+                       if build and build.fresh is not None else "")
     if build is None:
         return "unknown"
     if build.at is None:
@@ -107,7 +111,8 @@ def _contract_text(v: ProductVersion) -> str:
 
 
 def show_text(p: Product) -> str:
-    lines = [f"{p.key}  (data product of domain {p.domain})"]
+    where = f", external: published at {p.location}" if p.source == "external" else ""
+    lines = [f"{p.key}  (data product of domain {p.domain}{where})"]
     if p.description.strip():
         lines.append(f"  {' '.join(p.description.split())}")
     facts = [
@@ -176,7 +181,8 @@ def _tree(result: Lineage, node: str, links: dict[str, list[str]], arrow: str, l
     for other in sorted(links.get(node, [])):
         cross = result.nodes[other]["domain"] != result.nodes[node]["domain"]
         seen = other in expanded and links.get(other)
-        lines.append(f"{'  ' * level}{arrow} {_label(result, other)}{'  [other domain]' if cross else ''}"
+        mark = "  [external domain]" if cross and result.nodes[other]["domain"] in result.external else "  [other domain]" if cross else ""
+        lines.append(f"{'  ' * level}{arrow} {_label(result, other)}{mark}"
                      f"{'  (see above)' if seen else ''}")
         if not seen:
             expanded.add(other)

@@ -19,7 +19,8 @@ def _reader(r: Reader, column: str | None) -> str:
     if column is not None:
         reads = {True: f", reads `{column}`", False: f", does not read `{column}`", None: f", may read `{column}`"}[r.reads]
     where = f" ({r.file}:{r.line})" if r.file else ""
-    return f"{r.label} ({pin}{reads}){where}"
+    elsewhere = ", in another repository" if r.external else ""
+    return f"{r.label} ({pin}{reads}{elsewhere}){where}"
 
 
 def _summary(report: DiffReport) -> str:

@@ -31,6 +31,9 @@ class Reader:
     file: Optional[str] = None
     line: Optional[int] = None
     reads: Optional[bool] = None     # for a column change: reads that column? None when not known
+    # A consumer in another repository: the columns its published reads say it reads (None: unknown)
+    columns: Optional[list[str]] = None
+    external: bool = False
 
     @property
     def label(self) -> str:
@@ -83,7 +86,7 @@ class Change:
             "model": self.model, "version": self.version, "column": self.column, "message": self.message,
             "fix": self.fix,
             "consumers": [{"domain": r.domain, "model": r.model, "pinned_version": r.pinned, "file": r.file,
-                           "line": r.line, "reads_column": r.reads} for r in self.consumers],
+                           "line": r.line, "reads_column": r.reads, "external": r.external} for r in self.consumers],
         }
 
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from mesh_cli.contracts.model import ModelContract, extract_contracts, public
 from mesh_cli.contracts.diff import Change, Key, Reader, diff
@@ -146,6 +146,9 @@ class ColumnReads:
             version = reader.pinned if reader.pinned is not None else (contract.latest_version if contract else None)
             if change.version is None:
                 version = None
+            if reader.external:   # elsewhere: its published reads say which columns it reads
+                reader.reads = None if reader.columns is None else change.column.lower() in {c.lower() for c in reader.columns}
+                continue
             field = self.test_field(reader)
             if field is not None:
                 reader.reads = field.lower() == change.column.lower()
@@ -181,7 +184,8 @@ class DiffReport:
 
 
 def diff_contracts(ctx: MeshContext, policy: Policy, report: CheckReport, links: Links, base: Optional[str] = None,
-                   against: Optional[Path] = None) -> DiffReport:
+                   against: Optional[Path] = None, elsewhere: Iterable[Reader] = ()) -> DiffReport:
+    """`elsewhere`: consumers in other repositories, from the reads they published."""
     current = current_contracts(ctx, policy, report)
     current.blocking(ctx.root)
     if base is not None:
@@ -189,7 +193,7 @@ def diff_contracts(ctx: MeshContext, policy: Policy, report: CheckReport, links:
     else:
         folder = against if against is not None else ctx.root / CONTRACTS_DIR
         published, where = read_dir(folder, current.domains), f"contracts in {folder}"
-    changes = diff(published, current.contracts, readers(ctx, links))
+    changes = diff(published, current.contracts, readers(ctx, links) + list(elsewhere))
     reads = ColumnReads(ctx)
     for change in changes:
         reads.attach(change, published)
@@ -220,7 +224,7 @@ def _freshest_interface(ctx: MeshContext, domain: str) -> Optional[dict[str, Any
     candidates = [p for p in (interface_path(ctx.root, domain), interface_path(ctx.root, domain, ctx.layout.check))
                   if p.is_file()]
     if not candidates:
-        return None
+        return load_interface(ctx.root, domain)   # an external domain's, as last resolved
     newest = max(candidates, key=lambda p: p.stat().st_mtime)
     return load_interface(ctx.root, domain, newest.parent.parent)
 
@@ -245,7 +249,7 @@ def deprecations(ctx: MeshContext, links: Links, within_days: Optional[int] = No
         owner = ctx.domains[use.consumer].owner
         model = next((m for m in interface["models"] if m["name"] == use.name), {})
         producer_owner = (interface.get("groups", {}).get(model.get("group")) or {}).get("owner") or {}
-        producer_domain = ctx.domains[cross.producer].owner
+        producer_domain = ctx.domains[cross.producer].owner if cross.producer in ctx.domains else None
         uses.append(DeprecationUse(use, owner.team if owner else None, owner.email if owner else None,
                                    producer_owner.get("email") or (producer_domain.email if producer_domain else None)))
     uses.sort(key=lambda u: (u.use.deprecation_date, u.use.consumer, u.use.model, u.use.producer, u.use.name))

@@ -5,7 +5,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Optional, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mesh_cli.core.errors import ConfigError
 from mesh_cli.core.layout import STATE_DIR
@@ -49,6 +49,20 @@ class Governance(_Strict):
     allowed_consumers: dict[str, list[str]] = Field(default_factory=dict)
 
 
+class ExternalDomain(_Strict):
+    """A domain built in another repository, read from the state it published (`mesh publish`)."""
+
+    state: str = Field(min_length=1, description="folder, file://, http(s):// or an fsspec URL (s3://, gs://, az://, memory://)")
+    build: Optional[str] = None              # pin one publication; default: the latest
+    duckdb_path: Optional[str] = None        # where this machine sees the producer's DuckDB file, when not where it was built
+    description: Optional[str] = None
+
+    @field_validator("build", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) else value
+
+
 class MeshConfig(_Strict):
     name: Optional[str] = None
     # Globs (relative to the mesh root) of dbt project folders; None means: search the whole root.
@@ -58,6 +72,8 @@ class MeshConfig(_Strict):
     warehouse_dir: str = f"{STATE_DIR}/warehouse"
     domains: dict[str, DomainSettings] = Field(default_factory=dict)
     governance: Governance = Field(default_factory=Governance)
+    # Domains of other repositories this mesh reads from (or is read by): never built here.
+    external_domains: dict[str, ExternalDomain] = Field(default_factory=dict)
 
 
 def _location(path: Path, loc: tuple[Any, ...]) -> str:

@@ -26,6 +26,7 @@ WORKERS_ENV = "MESH_WORKERS"        # default of --workers
 # whole server, so meshes sharing one server (dev and prod, two teams) take different prefixes.
 ROLE_PREFIX_ENV = "MESH_PG_ROLE_PREFIX"   # a domain's role is <prefix><domain>; default mesh_
 PASSWORD_ENV = "MESH_PG_PASSWORD_"        # + the domain in upper case: that role's password
+OFFLINE_ENV = "MESH_OFFLINE"        # default of --offline: external domains' last resolved state when unreachable
 
 # The mesh's profile, for domains whose own profile is defined nowhere (a mesh written for dbt Cloud
 # ships no profiles.yml): written to .mesh/profiles/ when the mesh has no profiles/ folder of its own.
@@ -55,6 +56,12 @@ class Layout:
     def state(self) -> Path:
         """Each domain's last good build: manifest.json, interface.json, fingerprint.json."""
         return self.base / "state"
+
+    @property
+    def external(self) -> Path:
+        """The last resolved state of each external domain (another repository's `mesh publish`):
+        interface.json where the plugin reads it, and what came with it."""
+        return self.base / "external"
 
     @property
     def check(self) -> Path:

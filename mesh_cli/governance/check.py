@@ -136,6 +136,10 @@ class Checker:
                 foreign[own_file] = other
             for catalog in named:
                 foreign.setdefault(catalog, other)
+        for other, ext in self.ctx.external.items():   # another repository's relations, read only through ref() too
+            for m in ext.interface.get("models", []):
+                if m.get("database"):
+                    foreign.setdefault(str(m["database"]).lower(), other)
         own = self.storages.of(domain).database
         if own is not None:
             foreign.pop(catalog_name(own).lower(), None)  # a shared file is the domain's own storage too
@@ -175,7 +179,8 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
     plans = [p.model_copy(update={"upstreams": tuple(u for u in links.graph.upstreams(p.domain)
                                                      if u in needed and u not in settled)}) for p in plans]
     for p in plans:
-        guards.producers[p.domain] = [u for u in links.graph.upstreams(p.domain) if u in needed]
+        # external domains (never parsed here) included: refs into them obey the same rules
+        guards.producers[p.domain] = [u for u in links.graph.upstreams(p.domain) if u in needed or links.graph.is_external(u)]
     result = run_plan(plans, guards, ctx.layout.logs / "check", options.workers, skip_downstream=False, pool=pool)
     unchecked = guards.unchecked
     if result.cancelled:

@@ -72,7 +72,7 @@ class Links:
         return [c for c in self.cross_refs if c.ref.domain == consumer]
 
 
-def _resolve(ref: Ref, domain: Domain, domains: dict[str, Domain], names: dict[str, set[str]],
+def _resolve(ref: Ref, domain: Domain, domains: Mapping[str, object], names: dict[str, set[str]],
              kinds: dict[str, dict[str, str]], interfaces: Interfaces) -> tuple[list[CrossRef], MeshError | None]:
     """What `ref` reads from other domains (nothing when it stays inside `domain`), or an error."""
     local = names[domain.name]
@@ -86,7 +86,8 @@ def _resolve(ref: Ref, domain: Domain, domains: dict[str, Domain], names: dict[s
         if domain.remote_packages:  # maybe a package from the hub, installed by dbt deps
             return [], None
         return [], UnknownDomainError(
-            ref.package, sorted(domains), hint=f"fix the first argument of ref('{ref.package}', '{ref.name}')",
+            ref.package, sorted(domains), hint=f"fix the first argument of ref('{ref.package}', '{ref.name}'), or list "
+            f"'{ref.package}' under external_domains: in mesh.yml when it is built in another repository",
             file=ref.file, line=ref.line,
         )
     if ref.name in local:
@@ -114,11 +115,18 @@ def _resolve(ref: Ref, domain: Domain, domains: dict[str, Domain], names: dict[s
     return [CrossRef(ref, owner) for owner in refused], None
 
 
-def link(domains: list[Domain], cache: Optional[ScanCache] = None, interfaces: Optional[Interfaces] = None) -> Links:
+def link(domains: list[Domain], cache: Optional[ScanCache] = None, interfaces: Optional[Interfaces] = None,
+         external: Optional[Mapping[str, dict[str, Any]]] = None,
+         external_reads: Optional[Mapping[str, list[dict[str, Any]]]] = None) -> Links:
     """`interfaces`: each domain's published interface (None when never built), which tells
-    one-argument refs where they land."""
+    one-argument refs where they land. `external`: the interfaces of domains of other repositories,
+    whose nodes are known from what they published rather than from files."""
     by_name = {d.name: d for d in domains}
     kinds = {d.name: refable_nodes(d, cache) for d in domains}
+    external = external or {}
+    for name, interface in external.items():
+        kinds[name] = {m["name"]: str(m.get("resource_type") or "model") for m in interface.get("models", [])}
+    known: dict[str, object] = {**by_name, **external}   # every domain a ref may name
     names = {name: set(found) for name, found in kinds.items()}
     interfaces = interfaces or (lambda name: None)
     # Local packages' models are refable without a project name.
@@ -126,24 +134,32 @@ def link(domains: list[Domain], cache: Optional[ScanCache] = None, interfaces: O
         for package in d.packages:
             if package in names:
                 names[d.name] |= names[package]
-    graph = MeshGraph(by_name)
+    graph = MeshGraph(by_name, external)
     cross: list[CrossRef] = []
     errors: list[MeshError] = []
+    # What external domains published they read (issue 14): edges to them, so a producer sees its
+    # consumers in other repositories.
+    for consumer, reads in sorted((external_reads or {}).items()):
+        for r in reads:
+            if r.get("producer") in known and r["producer"] != consumer:
+                model = r["name"] + (f".v{r['version']}" if r.get("version") is not None else "")
+                graph.link(r["producer"], consumer, "published", model, r.get("model"))
     for d in domains:
         for upstream in d.declared:
-            if upstream not in by_name:
+            if upstream not in known:
                 deps = d.path / "dependencies.yml"
                 line = line_of(deps, rf"name:\s*['\"]?{re.escape(upstream)}\b") or 1
                 errors.append(UnknownDomainError(
-                    upstream, sorted(by_name), hint="remove it or add that project to the mesh", file=deps, line=line,
+                    upstream, sorted(known), hint="remove it, add that project to the mesh, or list it under "
+                    "external_domains: in mesh.yml when it is built in another repository", file=deps, line=line,
                 ))
             elif upstream != d.name:
                 graph.link(upstream, d.name, "declared")
         for upstream in d.loom:
-            if upstream in by_name and upstream != d.name:
+            if upstream in known and upstream != d.name:
                 graph.link(upstream, d.name, "dbt_loom")
         for ref in scan_refs(d, cache):
-            found, error = _resolve(ref, d, by_name, names, kinds, interfaces)
+            found, error = _resolve(ref, d, known, names, kinds, interfaces)
             if error is not None:
                 errors.append(error)
             for c in found:

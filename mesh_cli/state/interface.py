@@ -106,8 +106,10 @@ def prepare_publication(root: Path, domain: str, target_dir: Path, state: Option
 
 
 def load_interface(root: Path, domain: str, state: Optional[Path] = None) -> Optional[dict[str, Any]]:
-    """The interface in `state`; without one, in $MESH_STATE_DIR and then the last good build's."""
+    """The interface in `state`; without one, in $MESH_STATE_DIR and then the last good build's.
+    An external domain's (another repository's) is where it was last resolved, in every case."""
     folders = [state] if state else [state_root(root), Layout(root).state]
+    folders.append(Layout(root).external)
     for folder in folders:
         path = interface_path(root, domain, folder)
         if path.is_file():
@@ -127,7 +129,9 @@ def public_models(interface: Optional[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def published_domains(root: Path) -> list[str]:
-    folder = state_root(root)
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if (p / "interface.json").is_file())
+    """Every domain with an interface: built here (or parsed by the check) or resolved from elsewhere."""
+    found: set[str] = set()
+    for folder in (state_root(root), Layout(root).external):
+        if folder.is_dir():
+            found |= {p.name for p in folder.iterdir() if (p / "interface.json").is_file()}
+    return sorted(found)

@@ -132,10 +132,12 @@ class Storages:
     what the check and the build hand to dbt. Profiles are read once per domain."""
 
     def __init__(self, root: Path, config: MeshConfig, domains: Mapping[str, Domain],
-                 profiles_dir: Optional[Path] = None, target: Optional[str] = None) -> None:
+                 profiles_dir: Optional[Path] = None, target: Optional[str] = None,
+                 external: Optional[Mapping[str, Storage]] = None) -> None:
         self.root, self.config, self.domains = root, config, domains
         self.profiles_dir, self.target = profiles_dir, target or config.target
-        self._found: dict[str, Storage] = {}
+        # External domains (issue 14): the storage their published state names, only ever read.
+        self._found: dict[str, Storage] = dict(external or {})
 
     def of(self, domain: str) -> Storage:
         if domain not in self._found:

@@ -25,6 +25,7 @@ class DomainPage:
     downstreams: list[str] = field(default_factory=list)
     built_at: Optional[str] = None      # when its last good build's manifest was written
     last_run: Optional[str] = None      # its status in the last `mesh build`, when it was in it
+    external: Optional[str] = None      # built in another repository: where its state was published
 
 
 @dataclass
@@ -52,6 +53,11 @@ def collect(ctx: MeshContext, graph: MeshGraph) -> SiteData:
             name, " ".join(((settings.description if settings else None) or "").split()),
             owner.team if owner else None, owner.email if owner else None,
             graph.upstreams(name), graph.downstreams(name), meta.get("generated_at"), runs.get(name)))
+    for name in graph.external:   # other repositories' domains, as their published state says
+        ext = ctx.external[name]
+        domains.append(DomainPage(name, " ".join((ext.state.get("description") or "").split()), ext.owner.get("team"),
+                                  ext.owner.get("email"), graph.upstreams(name), graph.downstreams(name),
+                                  ext.state.get("built_at"), None, ext.location))
     return SiteData(ctx.config.name or ctx.root.name, sorted(domains, key=lambda d: d.name),
                     sorted(products(ctx), key=lambda p: p.key), model_graph(MeshLineage(ctx).graph), dbt_version)
 

@@ -9,7 +9,8 @@ from typing import Optional
 import click
 
 from mesh_cli.cli import render_contracts as contract_render
-from mesh_cli.cli.commands.options import dbt_options, format_option, project_dir_option, select_options
+from mesh_cli.cli.commands.options import (dbt_options, format_option, load_mesh, offline_option, project_dir_option,
+                                           select_options)
 from mesh_cli.app import BuildOptions, Mesh
 
 
@@ -55,9 +56,10 @@ def publish(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...]
 @click.option("--base", metavar="GIT_REF", help="Compare with the contracts committed at this git revision.")
 @click.option("--against", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="DIR",
               help="Compare with the contracts in DIR (laid out as contracts/).")
+@offline_option
 @format_option("text", "json", "markdown")
 def diff(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], target: Optional[str],
-         profiles_dir: Optional[Path], base: Optional[str], against: Optional[Path], fmt: str) -> None:
+         profiles_dir: Optional[Path], base: Optional[str], against: Optional[Path], offline: bool, fmt: str) -> None:
     """Compare current definitions with the published contracts; show who each change breaks.
 
     Exit 1 when a published version changes in a breaking way, 0 otherwise.
@@ -68,7 +70,7 @@ def diff(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], t
     """
     if base and against:
         raise click.UsageError("--base and --against are alternatives: give one")
-    with Mesh.load(project_dir) as mesh:
+    with load_mesh(project_dir, offline) as mesh:
         report = mesh.diff_contracts(BuildOptions(select, exclude, target, profiles_dir), base, against)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
@@ -81,8 +83,9 @@ def diff(project_dir: Path, select: tuple[str, ...], exclude: tuple[str, ...], t
 @project_dir_option
 @click.option("--within", type=click.IntRange(0), metavar="DAYS",
               help="Only versions whose deprecation date is at most DAYS away (or past).")
+@offline_option
 @format_option("text", "json")
-def deprecations(project_dir: Path, within: Optional[int], fmt: str) -> None:
+def deprecations(project_dir: Path, within: Optional[int], offline: bool, fmt: str) -> None:
     """List consumers still on a deprecated version, with the date and the owner to notify.
 
     Exit 1 when a consumer is still on a version whose deprecation date has passed.
@@ -91,7 +94,7 @@ def deprecations(project_dir: Path, within: Optional[int], fmt: str) -> None:
     Example:
       mesh contracts deprecations --within 90
     """
-    mesh = Mesh.load(project_dir)
+    mesh = load_mesh(project_dir, offline)
     uses, unknown = mesh.deprecations(within)
     if fmt == "json":
         click.echo(json.dumps({"version": 1, "uses": [u.to_dict(mesh.root) for u in uses], "unknown": unknown}, indent=2))

@@ -7,6 +7,8 @@ from typing import Any, Callable, TypeVar
 
 import click
 
+from mesh_cli.core.layout import OFFLINE_ENV
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -63,3 +65,19 @@ def skip_checks_option(f: F) -> F:
 def log_format_option(f: F) -> F:
     return click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
                         help="Progress events: a live view on a terminal or a line each (text), or JSON lines.")(f)
+
+
+def offline_option(f: F) -> F:
+    return click.option("--offline", is_flag=True, envvar=OFFLINE_ENV,
+                        help="When an external domain's location cannot be reached, use the state resolved "
+                             "last time (and say so) instead of stopping. Also $MESH_OFFLINE=1.")(f)
+
+
+def load_mesh(project_dir: Path, offline: bool = False) -> Any:
+    """The mesh, its external domains resolved; says on stderr when one is read offline."""
+    from mesh_cli.app import Mesh
+
+    mesh = Mesh.load(project_dir, offline)
+    for note in mesh.notes:
+        click.secho(f"Warning: {note}", fg="yellow", err=True)
+    return mesh

@@ -6,6 +6,7 @@ from mesh_cli.core.errors.refs import UnknownDomainError, UnknownModelError, Acc
 from mesh_cli.core.errors.discovery import UnknownProductError, UnknownNodeError, UnknownColumnError, LineageUnavailableError, DocsOutputError, PortInUseError, LineageTargetError, InvalidSelectorError, UnknownSelectedModelError, SelectionNotParsedError
 from mesh_cli.core.errors.scaffold import ScaffoldError, FilesExistError, InvalidDomainNameError, DomainExistsError, InvalidEmailError, NotAMeshError, NoDomainFolderError
 from mesh_cli.core.errors.contracts import ContractFileError, ContractInvalidError, GitRefError, NotParsedError, UnsupportedManifestError
+from mesh_cli.core.errors.remote import RemoteStateError, UnreachableStateError, NotPublishedError, NewerStateError, UnknownPublishedBuildError, InvalidStateError, ExternalClashError, ExternalStatesError, ExternalStorageError, PublishError, MissingExtraError
 from mesh_cli.core.errors.runs import BuildLockedError, NothingToRetryError, HistoryError, UnknownBuildError, DepsFailedError
 from mesh_cli.core.errors.warehouse import WarehouseError, UnsupportedAdapterError, WarehouseConnectionError, WarehouseStatementError
 
@@ -24,21 +25,30 @@ __all__ = [
     "DocsOutputError",
     "DomainExistsError",
     "DuplicateDomainError",
+    "ExternalClashError",
+    "ExternalStatesError",
+    "ExternalStorageError",
     "FilesExistError",
     "GitRefError",
     "HistoryError",
     "InvalidDomainNameError",
     "InvalidEmailError",
     "InvalidSelectorError",
+    "InvalidStateError",
     "LineageTargetError",
     "LineageUnavailableError",
     "MeshError",
+    "MissingExtraError",
+    "NewerStateError",
     "NoDomainFolderError",
     "NotAMeshError",
     "NotBuiltError",
-    "NothingToRetryError",
     "NotParsedError",
+    "NotPublishedError",
+    "NothingToRetryError",
     "PortInUseError",
+    "PublishError",
+    "RemoteStateError",
     "ScaffoldError",
     "SelectionNotParsedError",
     "UnknownBuildError",
@@ -47,7 +57,9 @@ __all__ = [
     "UnknownModelError",
     "UnknownNodeError",
     "UnknownProductError",
+    "UnknownPublishedBuildError",
     "UnknownSelectedModelError",
+    "UnreachableStateError",
     "UnsupportedAdapterError",
     "UnsupportedManifestError",
     "ViolationError",
