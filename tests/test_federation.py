@@ -110,8 +110,8 @@ def test_the_producers_breaking_change_names_the_consumer_in_another_repository(
         world: dict[str, Path], built_consumer: Path, tmp_path: Path) -> None:
     producer = clone(world["producer"], tmp_path / "producer")
     set_external(producer, {"marketing": {"state": str(world["shared"])}})
-    edit(producer, "domains/orders/models/marts/fct_orders_v1.sql", "as double) as amount", "as varchar) as amount")
-    edit(producer, "domains/orders/models/marts/_marts.yml", "            data_type: double", "            data_type: varchar")
+    edit(producer, "domains/orders/models/marts/fct_orders_v1.sql", "as double precision) as amount", "as varchar) as amount")
+    edit(producer, "domains/orders/models/marts/_marts.yml", "            data_type: double precision", "            data_type: varchar")
     # the consumer's published reads make it a downstream of the producer's domains
     assert "orders -> marketing: fct_orders.v1" in mesh_cli("graph", "--project-dir", str(producer)).output.splitlines()
     result = mesh_cli("contracts", "diff", "--project-dir", str(producer), "--select", "orders")

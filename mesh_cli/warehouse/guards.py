@@ -56,10 +56,13 @@ class GrantingGuards:
     def up_to_date(self, plan: DomainPlan) -> Optional[str]:
         return self.inner.up_to_date(plan)
 
+    def manifest_key(self, plan: DomainPlan) -> Optional[str]:
+        return self.inner.manifest_key(plan)
+
     def verify(self, plan: DomainPlan, catalog: dict[str, dict[str, str]]) -> list[str]:
         return self.inner.verify(plan, catalog)
 
-    def publish(self, plan: DomainPlan) -> None:
+    def publish(self, plan: DomainPlan, commit: Callable[[], None]) -> None:
         if plan.domain in self.domains:
             fresh = extract_interface(Manifest.load(plan.target_dir / "manifest.json"), plan.domain)
             model = self.model_of({plan.domain: fresh})
@@ -70,7 +73,7 @@ class GrantingGuards:
             except MeshError as exc:   # the domain itself is fine: its consumers' views are the problem
                 self.notes.append(f"building '{plan.domain}' may have dropped views of other domains over it, "
                                   f"and they could not be checked or created again: {exc.message}")
-        self.inner.publish(plan)
+        self.inner.publish(plan, commit)
 
     def finish(self) -> list[str]:
         """After the run: a domain that started but did not publish (it failed, or was cancelled) may
