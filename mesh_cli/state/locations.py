@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional, Protocol
 
 from mesh_cli.core.errors import MissingExtraError
+from mesh_cli.state.staging import swap_folder
 
 HTTP_TIMEOUT = 10.0   # seconds: a dead server must not hang a build
 # fsspec's protocol -> (the extra of mesh-cli that installs it, the package)
@@ -63,13 +64,7 @@ class FolderLocation:
             for rel, data in files.items():
                 (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
                 (tmp / rel).write_bytes(data)
-            old = None
-            if final.exists():   # the same build published again: swap, then drop the old copy
-                old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
-                final.rename(old)
-            tmp.rename(final)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            swap_folder(tmp, final)   # the same build published again replaces its copy whole
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

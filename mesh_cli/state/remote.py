@@ -25,6 +25,7 @@ from mesh_cli.core.errors import (InvalidStateError, NewerStateError, NotPublish
                                   UnknownPublishedBuildError, UnreachableStateError)
 from mesh_cli.state.interface import extract_interface
 from mesh_cli.state.locations import Location, LocationUnreachable, open_location
+from mesh_cli.state.staging import swap_folder
 
 STATE_VERSION = 1
 STATE_KIND = "mesh-domain-state"
@@ -225,13 +226,7 @@ def _materialise(folder: Path, state: dict[str, Any], manifest: Optional[bytes],
             (tmp / "contracts").mkdir(exist_ok=True)
             (tmp / "contracts" / Path(name).name).write_text(text, encoding="utf-8")
         (tmp / "resolved.json").write_bytes(_dump(resolved))
-        old = None
-        if folder.exists():
-            old = folder.parent / f".old-{folder.name}-{uuid.uuid4().hex[:8]}"
-            folder.rename(old)
-        tmp.rename(folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_folder(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -95,6 +96,18 @@ def _put_back(done: list[tuple[Path, Optional[Path]]]) -> str:
         except OSError:
             failed.append(str(target))
     return ", ".join(failed)
+
+
+def swap_folder(new: Path, final: Path) -> None:
+    """Put the folder `new` (written whole beside `final`) in place of `final`: a reader sees the old
+    folder or the new one, never a mix; the old one is removed afterwards."""
+    old = None
+    if final.exists():
+        old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
+        final.rename(old)
+    new.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 class DatabaseBuild:
