@@ -1,3 +1,3 @@
-from mesh_cli.cli.main import main
+from mesh_cli.cli.entry import main
 
 main()

@@ -1,9 +1,13 @@
 """find_bypasses: SQL that names another domain's relation instead of ref()-ing it."""
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import pytest
 
-from mesh_cli.governance.bypass import Bypass, find_bypasses, neutralise_jinja
+from mesh_cli.governance.bypass import Bypass, BypassCache, find_bypasses, neutralise_jinja
 
 # The file under test belongs to `sales`, so sales is never in foreign. `mkt` shows that the
 # domain reported is the owner from the mapping, not the catalog name.
@@ -142,3 +146,25 @@ def test_bypass_is_frozen() -> None:
 def test_neutralise_jinja_keeps_offsets(sql: str, expected: str) -> None:
     assert neutralise_jinja(sql) == expected
     assert len(neutralise_jinja(sql)) == len(sql)
+
+
+def test_the_cache_reads_sql_before_the_catalogs_are_known_and_answers_for_any_of_them(tmp_path: Path) -> None:
+    """The check reads the SQL while dbt parses (warm), before it knows every domain's catalogs."""
+    sql = "select * from orders.main.fct_orders join {{ ref('stg') }} using (id)\nunion all select * from crm.main.people"
+    cache = BypassCache(tmp_path / "bypasses.json")
+    cache.warm([sql])
+    assert cache.find(sql, {"orders": "orders"}) == [Bypass("orders.main.fct_orders", "orders", 1)]
+    assert cache.find(sql, {"crm": "customers"}) == [Bypass("crm.main.people", "customers", 2)]
+    assert cache.find(sql, {}) == []
+    cache.save()
+    again = BypassCache(tmp_path / "bypasses.json")   # from the file: no parse needed, same answers
+    assert again.find(sql, FOREIGN) == find_bypasses(sql, FOREIGN)
+    assert json.loads((tmp_path / "bypasses.json").read_text())["version"] == BypassCache.VERSION
+
+
+def test_a_cache_file_of_another_version_is_ignored(tmp_path: Path) -> None:
+    sql = "select * from orders.main.fct_orders"
+    path = tmp_path / "bypasses.json"
+    key = hashlib.sha256(sql.encode("utf-8")).hexdigest()
+    path.write_text(json.dumps({key: [["x", "y", 9]]}))   # the first version's layout
+    assert BypassCache(path).find(sql, FOREIGN) == [Bypass("orders.main.fct_orders", "orders", 1)]

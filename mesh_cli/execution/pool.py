@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -10,21 +9,15 @@ import threading
 from pathlib import Path
 from typing import Any, Optional
 
+from mesh_cli.execution import prestart
 from mesh_cli.execution.plan import SCHEMA
 
 
 class Worker:
-    def __init__(self, index: int, replies: "queue.Queue[tuple[Worker, Optional[dict]]]", log: Path) -> None:
-        env = {**os.environ}
-        env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")  # offline machines: no tracking calls
+    def __init__(self, index: int, replies: "queue.Queue[tuple[Worker, Optional[dict]]]", log: Path,
+                 process: "Optional[subprocess.Popen[str]]" = None) -> None:
         log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("a", encoding="utf-8") as errors:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "mesh_cli.execution.runner"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=errors, env=env, text=True, encoding="utf-8",
-                # Ctrl-C reaches the orchestrator only; it decides what to stop and what to keep.
-                start_new_session=True,
-            )
+        self.process = process if process is not None else prestart.spawn()
         self.index = index
         self.busy = False
         self._replies = replies
@@ -33,6 +26,16 @@ class Worker:
         self._log = log
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        self.copier = threading.Thread(target=self._copy_errors, daemon=True)
+        self.copier.start()
+
+    def _copy_errors(self) -> None:
+        """The worker's stderr into its log, as it comes (a worker started early had no log yet)."""
+        assert self.process.stderr is not None
+        with self._log.open("a", encoding="utf-8") as errors:
+            for line in self.process.stderr:
+                errors.write(line)
+                errors.flush()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -124,7 +127,8 @@ class WorkerPool:
         return [w for w in self.workers if w.process.poll() is None]
 
     def _spawn(self) -> Worker:
-        worker = Worker(len(self.workers), self.replies, self.log_dir / f"worker-{len(self.workers)}.log")
+        worker = Worker(len(self.workers), self.replies, self.log_dir / f"worker-{len(self.workers)}.log",
+                        prestart.take())
         self.workers.append(worker)
         return worker
 

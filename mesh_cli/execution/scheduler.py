@@ -164,6 +164,14 @@ def _conflicts(task: DomainPlan, running: list[_Running]) -> bool:
     return False
 
 
+def dispatch_order(pending: list[str], kept_by_busy: set[str]) -> list[str]:
+    """The order in which `pending` domains (in topological order) are offered a free worker: those
+    whose parse a busy worker keeps go last, the order otherwise kept. A free worker so takes first
+    what it can build without parsing again; a domain whose parse another worker keeps still starts
+    when nothing else can (parsing again costs less than leaving a core idle)."""
+    return sorted(pending, key=lambda d: d in kept_by_busy)
+
+
 def run_plan(plans: list[DomainPlan], guards: Guards, work_dir: Path, workers: int = 2,
              on_result: Callable[[DomainResult], None] = lambda r: None,
              on_start: Callable[[str], None] = lambda name: None, skip_downstream: bool = True,
@@ -205,7 +213,9 @@ class _Run:
 
     def schedule(self) -> None:
         while self.pending or self.running:
-            for plan in list(self.pending):
+            busy = {d for d, w in self.pool.parsed_by.items() if w.busy}
+            rank = {d: i for i, d in enumerate(dispatch_order([p.domain for p in self.pending], busy))}
+            for plan in sorted(self.pending, key=lambda p: rank[p.domain]):
                 self._consider(plan)
             if self.running:
                 done = self.pool.wait(timeout=1.0)

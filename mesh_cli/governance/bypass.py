@@ -10,10 +10,11 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import sqlglot
 from sqlglot import exp
@@ -28,7 +29,7 @@ class Bypass:
     line: int       # 1-based, in the original text
 
 
-_Span = tuple[int, int, str]   # start and end offsets of a relation, and the domain it reads
+_Span = tuple[int, int, str]   # start and end offsets of a dotted relation name, and its first part (lowercase)
 
 
 def find_bypasses(sql: str, foreign: dict[str, str]) -> list[Bypass]:
@@ -39,16 +40,29 @@ def find_bypasses(sql: str, foreign: dict[str, str]) -> list[Bypass]:
     """
     if not foreign or not sql:
         return []
+    return matching(sql, candidates(sql), foreign)
+
+
+def candidates(sql: str) -> list[_Span]:
+    """Every relation name in `sql` that could read another catalog, whoever owns it: the part of
+    the work that depends on the SQL alone, so that it can be done (and kept) before the catalogs
+    of the other domains are known."""
     text = neutralise_jinja(sql)
     try:
-        spans = _sqlglot_spans(text, foreign)
+        return _sqlglot_spans(text)
     except SqlglotError:
         # The tokenizer itself gave up (an unterminated string left by Jinja, say): scan it all.
-        spans = _regex_spans(text, 0, len(text), foreign)
+        return _regex_spans(text, 0, len(text))
+
+
+def matching(sql: str, spans: list[_Span], foreign: dict[str, str]) -> list[Bypass]:
+    """The `spans` of `sql` whose first part is a foreign catalog, as Bypasses."""
     found: list[Bypass] = []
     seen: set[Bypass] = set()
-    for start, end, domain in sorted(spans):
-        bypass = Bypass(sql[start:end], domain, sql.count("\n", 0, start) + 1)
+    for start, end, head in sorted(tuple(s) for s in spans):
+        if head not in foreign:
+            continue
+        bypass = Bypass(sql[start:end], foreign[head], sql.count("\n", 0, start) + 1)
         if bypass not in seen:
             seen.add(bypass)
             found.append(bypass)
@@ -56,30 +70,52 @@ def find_bypasses(sql: str, foreign: dict[str, str]) -> list[Bypass]:
 
 
 class BypassCache:
-    """find_bypasses' answers by content (the SQL and the foreign catalogs), kept in a file between
-    checks: parsing every model with sqlglot is most of a warm check's own work, and the answer
-    depends on nothing else. Only the answers the last check asked for are kept."""
+    """candidates() by content (the SQL's hash), kept in a file between checks: parsing every model
+    with sqlglot is most of a check's own work and depends on the SQL alone, so it can be done while
+    dbt parses (warm()) and skipped when a file has not changed. Only what the last check asked for
+    is kept."""
+
+    VERSION = 2
 
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self._known: dict[str, list[list[Any]]] = json.loads(path.read_text(encoding="utf-8"))
+            stored = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            self._known = {}
+            stored = {}
+        known = stored.get("candidates") if isinstance(stored, dict) and stored.get("version") == self.VERSION else None
+        self._known: dict[str, list[list[Any]]] = known if isinstance(known, dict) else {}
         self._asked: dict[str, list[list[Any]]] = {}
+        self._lock = threading.Lock()
+
+    def _spans(self, sql: str) -> list[list[Any]]:
+        key = hashlib.sha256(sql.encode("utf-8")).hexdigest()
+        with self._lock:
+            spans = self._known.get(key)
+        if spans is None:
+            spans = [list(s) for s in candidates(sql)]
+        with self._lock:
+            self._known[key] = self._asked[key] = spans
+        return spans
+
+    def warm(self, sqls: Iterable[str]) -> None:
+        """Work out the candidates of `sqls` ahead of find() (from another thread, say)."""
+        for sql in sqls:
+            if sql:
+                self._spans(sql)
 
     def find(self, sql: str, foreign: dict[str, str]) -> list[Bypass]:
-        key = hashlib.sha256(json.dumps([sql, sorted(foreign.items())]).encode("utf-8")).hexdigest()
-        if key not in self._known:
-            self._known[key] = [[b.relation, b.domain, b.line] for b in find_bypasses(sql, foreign)]
-        self._asked[key] = self._known[key]
-        return [Bypass(relation, domain, line) for relation, domain, line in self._asked[key]]
+        if not foreign or not sql:
+            return []
+        return matching(sql, [tuple(s) for s in self._spans(sql)], foreign)
 
     def save(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(json.dumps(self._asked), encoding="utf-8")
+            with self._lock:
+                text = json.dumps({"version": self.VERSION, "candidates": self._asked})
+            tmp.write_text(text, encoding="utf-8")
             tmp.replace(self.path)
         except OSError:   # a cache: the next check parses again
             pass
@@ -111,8 +147,8 @@ def neutralise_jinja(sql: str) -> str:
 
 # --- sqlglot -------------------------------------------------------------------------------
 
-def _sqlglot_spans(text: str, foreign: dict[str, str]) -> list[_Span]:
-    """Where bypassing relations are and whom they read; a statement sqlglot can't parse is scanned."""
+def _sqlglot_spans(text: str) -> list[_Span]:
+    """Where relation names with a catalog (or schema) part are; a statement sqlglot can't parse is scanned."""
     dialect = sqlglot.Dialect.get_or_raise("duckdb")
     tokens = dialect.tokenize(text)
     spans: list[_Span] = []
@@ -132,11 +168,11 @@ def _sqlglot_spans(text: str, foreign: dict[str, str]) -> list[_Span]:
                 statements = []
             # A statement sqlglot keeps as raw text (exp.Command) hides its relations too.
             if not statements or any(isinstance(s, exp.Command) for s in statements):
-                spans.extend(_regex_spans(text, chunk_start, chunk_end, foreign))
+                spans.extend(_regex_spans(text, chunk_start, chunk_end))
             else:
                 for statement in statements:
                     if statement is not None:
-                        spans.extend(_table_spans(statement, foreign))
+                        spans.extend(_table_spans(statement))
         chunk = []
         chunk_start = chunk_end + 1
     return spans
@@ -156,20 +192,20 @@ def _quiet_sqlglot() -> Iterator[None]:
         logger.removeFilter(drop)
 
 
-def _table_spans(statement: exp.Expression, foreign: dict[str, str]) -> list[_Span]:
+def _table_spans(statement: exp.Expression) -> list[_Span]:
     spans = []
     for table in statement.find_all(exp.Table):
         catalog, db = table.args.get("catalog"), table.args.get("db")
         # A three-part name is catalog.schema.name; DuckDB also takes x.name as catalog x when
         # x is an attached catalog. One-part names (CTEs, own models) never are.
         head = catalog if isinstance(catalog, exp.Identifier) else db
-        if not isinstance(head, exp.Identifier) or head.name.lower() not in foreign:
+        if not isinstance(head, exp.Identifier):
             continue
         start = head.meta.get("start")
         end = _end(table.this) or _end(db)
         if start is None or end is None:
             continue
-        spans.append((start, end + 1, foreign[head.name.lower()]))
+        spans.append((start, end + 1, head.name.lower()))
     return spans
 
 
@@ -202,8 +238,8 @@ _NOT_CALLS = {"from", "join", "in", "as", "exists", "lateral", "on", "where", "a
               "having", "when", "then", "else", "values", "into", "by", "over"}
 
 
-def _regex_spans(text: str, start: int, end: int, foreign: dict[str, str]) -> list[_Span]:
-    """Dotted names starting with a foreign catalog, outside comments and strings.
+def _regex_spans(text: str, start: int, end: int) -> list[_Span]:
+    """Dotted names that could start with a catalog, outside comments and strings.
 
     Conservative, to avoid false alarms on columns: a three-part name is flagged anywhere
     (a column qualified by alias.struct.field is rare), a two-part one only right after FROM
@@ -220,8 +256,8 @@ def _regex_spans(text: str, start: int, end: int, foreign: dict[str, str]) -> li
         if kind == "name":
             parts = _parts(token)
             relation = previous in _RELATION_KEYWORDS and not any(calls)
-            if parts[0] in foreign and (len(parts) == 3 or (len(parts) == 2 and relation)):
-                spans.append((*match.span(), foreign[parts[0]]))
+            if len(parts) == 3 or (len(parts) == 2 and relation):
+                spans.append((*match.span(), parts[0]))
         elif token == "(":
             calls.append(previous is not None and previous not in _NOT_CALLS)
         elif token == ")" and calls:

@@ -6,6 +6,8 @@ the parsed manifests and the SQL."""
 from __future__ import annotations
 
 import re
+import threading
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from mesh_cli.governance.access import check_ref
@@ -143,15 +145,32 @@ class Checker:
         own = self.storages.of(domain).database
         if own is not None:
             foreign.pop(catalog_name(own).lower(), None)  # a shared file is the domain's own storage too
+        for path in self.sql_files(domain):
+            for hit in self.bypass_cache.find(path.read_text(encoding="utf-8", errors="replace"), foreign):
+                self.add(self.policy.finding(
+                    "sql.bypass-ref", domain,
+                    f"reads {hit.relation} of domain '{hit.domain}' directly instead of through ref()",
+                    path.stem, path, hit.line,
+                    f"replace {hit.relation} with {{{{ ref('{hit.domain}', '<model>') }}}}"))
+
+    def sql_files(self, domain: str) -> list[Path]:
         d = self.ctx.domains[domain]
-        for folder in (d.path / p for p in (*d.model_paths, *d.snapshot_paths)):
-            for path in sorted(folder.rglob("*.sql")) if folder.is_dir() else []:
-                for hit in self.bypass_cache.find(path.read_text(encoding="utf-8", errors="replace"), foreign):
-                    self.add(self.policy.finding(
-                        "sql.bypass-ref", domain,
-                        f"reads {hit.relation} of domain '{hit.domain}' directly instead of through ref()",
-                        path.stem, path, hit.line,
-                        f"replace {hit.relation} with {{{{ ref('{hit.domain}', '<model>') }}}}"))
+        return [path for folder in (d.path / p for p in (*d.model_paths, *d.snapshot_paths)) if folder.is_dir()
+                for path in sorted(folder.rglob("*.sql"))]
+
+    def warm_bypasses(self, domains: list[str]) -> threading.Thread:
+        """Start reading the SQL of `domains` with sqlglot in a thread: while dbt parses in the workers,
+        this process only waits, and the reading does not depend on what the parses find."""
+        def read() -> None:
+            for domain in domains:
+                for path in self.sql_files(domain):
+                    try:
+                        self.bypass_cache.warm([path.read_text(encoding="utf-8", errors="replace")])
+                    except Exception:   # bypasses() reads the file again, and says what fails there
+                        pass
+        thread = threading.Thread(target=read, name="mesh-bypass-warm", daemon=True)
+        thread.start()
+        return thread
 
 
 def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOptions, storages: Storages,
@@ -181,10 +200,12 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
     for p in plans:
         # external domains (never parsed here) included: refs into them obey the same rules
         guards.producers[p.domain] = [u for u in links.graph.upstreams(p.domain) if u in needed or links.graph.is_external(u)]
+    warming = checker.warm_bypasses([d for d in selected if d not in blocked])
     result = run_plan(plans, guards, ctx.layout.logs / "check", options.workers, skip_downstream=False, pool=pool)
     unchecked = guards.unchecked
     if result.cancelled:
         raise KeyboardInterrupt  # Ctrl-C during the parses: no report is better than half of one
+    warming.join()
     for run in result.domains:
         if run.status == DomainStatus.ERROR and run.started_at is not None:
             checker.add(_parse_finding(ctx, policy, run))
