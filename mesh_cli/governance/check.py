@@ -6,7 +6,6 @@ the parsed manifests and the SQL."""
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -17,7 +16,7 @@ from mesh_cli.execution.plan import DbtCall, DomainPlan, Packages
 from mesh_cli.execution.scheduler import run_plan
 from mesh_cli.project.discovery import Domain
 from mesh_cli.state.manifest import Manifest
-from mesh_cli.governance.bypass import BypassCache
+from mesh_cli.governance.bypass_rule import BypassRule
 from mesh_cli.governance.deprecation import deprecated_use
 from mesh_cli.core.errors import (AccessViolationError, AmbiguousRefError, CycleError, MeshError, UnknownDomainError,
                              UnknownModelError)
@@ -27,7 +26,6 @@ from mesh_cli.core.layout import STATE_ENV
 from mesh_cli.state.interface import load_interface, publish
 from mesh_cli.project.links import CrossRef, Links
 from mesh_cli.governance.policies import check_manifest
-from mesh_cli.state.storage import catalog_name
 from mesh_cli.core.yamlfile import line_of
 from mesh_cli.core.options import BuildOptions
 from mesh_cli.execution.pool import WorkerPool
@@ -49,8 +47,7 @@ class Checker:
         self.policy = policy
         self.state = ctx.layout.check
         self.findings: list[Finding] = []
-        self.bypass_cache = BypassCache(ctx.layout.cache / "bypasses.json")
-        self._catalogs_of: dict[str, tuple[Optional[str], list[str]]] = {}
+        self.bypass = BypassRule(ctx, policy, storages, interface, self.state)
 
     def add(self, finding: Optional[Finding]) -> None:
         if finding is not None:
@@ -118,61 +115,6 @@ class Checker:
                 "deps.unused", domain, f"declares a dependency on domain '{producer}' but never refs it",
                 None, deps_file, line, f"remove `- name: {producer}` from dependencies.yml"))
 
-    def _catalogs(self, other: str) -> tuple[Optional[str], list[str]]:
-        """The catalog of `other`'s own file, and those its interfaces name (read once per check)."""
-        if other not in self._catalogs_of:
-            storage = self.storages.of(other)
-            named = [str(m["database"]).lower()
-                     for interface in (load_interface(self.ctx.root, other, self.state), self.interface(other))
-                     for m in (interface or {}).get("models", []) if m.get("database")]
-            self._catalogs_of[other] = (catalog_name(storage.database).lower() if storage.database else None, named)
-        return self._catalogs_of[other]
-
-    def bypasses(self, domain: str, options: BuildOptions) -> None:
-        foreign: dict[str, str] = {}
-        for other in self.ctx.domains:
-            if other == domain:
-                continue
-            own_file, named = self._catalogs(other)
-            if own_file is not None:
-                foreign[own_file] = other
-            for catalog in named:
-                foreign.setdefault(catalog, other)
-        for other, ext in self.ctx.external.items():   # another repository's relations, read only through ref() too
-            for m in ext.interface.get("models", []):
-                if m.get("database"):
-                    foreign.setdefault(str(m["database"]).lower(), other)
-        own = self.storages.of(domain).database
-        if own is not None:
-            foreign.pop(catalog_name(own).lower(), None)  # a shared file is the domain's own storage too
-        for path in self.sql_files(domain):
-            for hit in self.bypass_cache.find(path.read_text(encoding="utf-8", errors="replace"), foreign):
-                self.add(self.policy.finding(
-                    "sql.bypass-ref", domain,
-                    f"reads {hit.relation} of domain '{hit.domain}' directly instead of through ref()",
-                    path.stem, path, hit.line,
-                    f"replace {hit.relation} with {{{{ ref('{hit.domain}', '<model>') }}}}"))
-
-    def sql_files(self, domain: str) -> list[Path]:
-        d = self.ctx.domains[domain]
-        return [path for folder in (d.path / p for p in (*d.model_paths, *d.snapshot_paths)) if folder.is_dir()
-                for path in sorted(folder.rglob("*.sql"))]
-
-    def warm_bypasses(self, domains: list[str]) -> threading.Thread:
-        """Start reading the SQL of `domains` with sqlglot in a thread: while dbt parses in the workers,
-        this process only waits, and the reading does not depend on what the parses find."""
-        def read() -> None:
-            for domain in domains:
-                for path in self.sql_files(domain):
-                    try:
-                        self.bypass_cache.warm([path.read_text(encoding="utf-8", errors="replace")])
-                    except Exception:   # bypasses() reads the file again, and says what fails there
-                        pass
-        thread = threading.Thread(target=read, name="mesh-bypass-warm", daemon=True)
-        thread.start()
-        return thread
-
-
 def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOptions, storages: Storages,
               interface: Interfaces, pool: WorkerPool) -> CheckReport:
     """Every rule over the selected domains: their refs against fresh interfaces, dbt's parse of each
@@ -200,7 +142,7 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
     for p in plans:
         # external domains (never parsed here) included: refs into them obey the same rules
         guards.producers[p.domain] = [u for u in links.graph.upstreams(p.domain) if u in needed or links.graph.is_external(u)]
-    warming = checker.warm_bypasses([d for d in selected if d not in blocked])
+    warming = checker.bypass.warm([d for d in selected if d not in blocked])
     result = run_plan(plans, guards, ctx.layout.logs / "check", options.workers, skip_downstream=False, pool=pool)
     unchecked = guards.unchecked
     if result.cancelled:
@@ -211,12 +153,12 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
             checker.add(_parse_finding(ctx, policy, run))
     for name in (d for d in selected if d not in blocked):
         checker.dependencies(name, links)
-        checker.bypasses(name, options)
+        checker.findings.extend(checker.bypass.findings(name))
         parsed = {r.domain: r for r in result.domains}.get(name)
         manifest_file = checker.state / name / "manifest.json"
         if parsed is not None and parsed.status == DomainStatus.SUCCESS and manifest_file.is_file():
             checker.findings.extend(check_manifest(name, Manifest.load(manifest_file), ctx.domains[name].path, policy))
-    checker.bypass_cache.save()
+    checker.bypass.cache.save()
     keep = set(selected)
     return CheckReport([f for f in checker.findings if f.domain in keep], selected,
                        {d: why for d, why in unchecked.items() if d in keep},
