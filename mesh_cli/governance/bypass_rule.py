@@ -4,7 +4,6 @@ The catalogs that count as another domain's are known only once every domain is 
 the SQL with sqlglot does not depend on them, so it starts while dbt parses (warm())."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Optional
 
@@ -69,16 +68,12 @@ class BypassRule:
         return [path for folder in (d.path / p for p in (*d.model_paths, *d.snapshot_paths)) if folder.is_dir()
                 for path in sorted(folder.rglob("*.sql"))]
 
-    def warm(self, domains: list[str]) -> threading.Thread:
-        """Start reading the SQL of `domains` with sqlglot in a thread: while dbt parses in the workers,
-        this process only waits, and the reading does not depend on what the parses find."""
-        def read() -> None:
-            for domain in domains:
-                for path in self.sql_files(domain):
-                    try:
-                        self.cache.warm([path.read_text(encoding="utf-8", errors="replace")])
-                    except Exception:   # findings() reads the file again, and says what fails there
-                        pass
-        thread = threading.Thread(target=read, name="mesh-bypass-warm", daemon=True)
-        thread.start()
-        return thread
+    def warm(self, domains: list[str]) -> None:
+        """Read the SQL of `domains` with sqlglot ahead of findings() (the check does it while dbt
+        parses, in a thread of its own: it does not depend on what the parses find)."""
+        for domain in domains:
+            for path in self.sql_files(domain):
+                try:
+                    self.cache.warm([path.read_text(encoding="utf-8", errors="replace")])
+                except Exception:   # findings() reads the file again, and says what fails there
+                    pass

@@ -6,6 +6,7 @@ the parsed manifests and the SQL."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -48,6 +49,24 @@ class Checker:
         self.state = ctx.layout.check
         self.findings: list[Finding] = []
         self.bypass = BypassRule(ctx, policy, storages, interface, self.state)
+        # While dbt parses in the workers this process only waits: the rules that need nothing but
+        # the SQL, or one domain's own manifest, run meanwhile, in this order, one at a time.
+        self.background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesh-check")
+        self.reviewing: set[str] = set()   # domains whose manifests get the policies once parsed
+        self._reviews: dict[str, Future[list[Finding]]] = {}
+
+    def review(self, domain: str) -> None:
+        """Start the policies over `domain`'s manifest in the check's state, just parsed."""
+        if domain in self.reviewing:
+            self._reviews[domain] = self.background.submit(self._policies, domain)
+
+    def _policies(self, domain: str) -> list[Finding]:
+        return check_manifest(domain, Manifest.load(self.state / domain / "manifest.json"),
+                              self.ctx.domains[domain].path, self.policy)
+
+    def reviewed(self, domain: str) -> list[Finding]:
+        future = self._reviews.get(domain)
+        return future.result() if future is not None else self._policies(domain)
 
     def add(self, finding: Optional[Finding]) -> None:
         if finding is not None:
@@ -142,12 +161,14 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
     for p in plans:
         # external domains (never parsed here) included: refs into them obey the same rules
         guards.producers[p.domain] = [u for u in links.graph.upstreams(p.domain) if u in needed or links.graph.is_external(u)]
-    warming = checker.bypass.warm([d for d in selected if d not in blocked])
+    checker.reviewing = {d for d in selected if d not in blocked}
+    checker.background.submit(checker.bypass.warm, sorted(checker.reviewing, key=order.index))
     result = run_plan(plans, guards, ctx.layout.logs / "check", options.workers, skip_downstream=False, pool=pool)
     unchecked = guards.unchecked
     if result.cancelled:
+        checker.background.shutdown(wait=False, cancel_futures=True)
         raise KeyboardInterrupt  # Ctrl-C during the parses: no report is better than half of one
-    warming.join()
+    checker.background.shutdown(wait=True)
     for run in result.domains:
         if run.status == DomainStatus.ERROR and run.started_at is not None:
             checker.add(_parse_finding(ctx, policy, run))
@@ -157,7 +178,7 @@ def run_check(ctx: MeshContext, links: Links, policy: Policy, options: BuildOpti
         parsed = {r.domain: r for r in result.domains}.get(name)
         manifest_file = checker.state / name / "manifest.json"
         if parsed is not None and parsed.status == DomainStatus.SUCCESS and manifest_file.is_file():
-            checker.findings.extend(check_manifest(name, Manifest.load(manifest_file), ctx.domains[name].path, policy))
+            checker.findings.extend(checker.reviewed(name))
     checker.bypass.cache.save()
     keep = set(selected)
     return CheckReport([f for f in checker.findings if f.domain in keep], selected,
@@ -221,6 +242,7 @@ class _ParseGuards:
         publish(self.ctx.root, plan.domain, plan.target_dir, plan.publish_to)
         if plan.publish_to is not None and plan.domain in self._own:
             record_inputs(plan.publish_to, plan.domain, self._own[plan.domain])
+        self.checker.review(plan.domain)
 
 
 def _ref_rule(error: MeshError) -> str:
