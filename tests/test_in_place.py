@@ -76,3 +76,32 @@ def test_a_first_build_that_fails_leaves_no_database(basic: Path) -> None:
     result = mesh_cli("build", "--skip-checks", "--select", "ops", "--project-dir", str(basic))
     assert result.exit_code == 1
     assert sorted(p.name for p in (basic / ".mesh/warehouse").iterdir()) == [".building"]
+
+
+CONFIG_OPTIONS = """      config_options:
+        preserve_insertion_order: false
+        threads: 2
+"""
+
+
+def test_a_profile_with_config_options_builds_on_the_file_the_worker_opens_first(basic: Path) -> None:
+    """The worker opens the file before dbt, with the profile's config_options: DuckDB refuses a
+    second connection to an open file with other options (or the same ones, typed differently)."""
+    profiles = basic / "profiles/profiles.yml"
+    profiles.write_text(profiles.read_text() + CONFIG_OPTIONS)
+    result = Mesh.load(basic).build()
+    assert result.success, result.to_dict()
+    again = mesh_cli("build", "--project-dir", str(basic))
+    assert again.exit_code == 0, again.output
+    assert "3 succeeded, 0 failed, 0 skipped" in again.output
+
+
+def test_config_options_mesh_cannot_pass_on_are_refused_with_the_file_and_key(basic: Path) -> None:
+    profiles = basic / "profiles/profiles.yml"
+    profiles.write_text(profiles.read_text() + "      config_options:\n        threads: \"{{ env_var('N') }}\"\n")
+    result = mesh_cli("build", "--project-dir", str(basic))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {profiles}: mesh.outputs ... config_options: 'threads' is not a plain value (a Jinja expression, "
+        "or a list or mapping), which mesh cannot pass on: it opens each domain's DuckDB file with these options "
+        "before dbt does; write the value itself (DuckDB refuses a second connection with other options)\n")

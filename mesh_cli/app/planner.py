@@ -59,7 +59,8 @@ def plan_domain(ctx: MeshContext, domain: Domain, storages: Storages, options: B
         env=env, packages=Packages.of(domain),
         upstreams=tuple(in_run), writes=storage.key,
         reads=tuple(k for u in upstreams if (k := storages.of(u).key) is not None),
-        staging=Staging(database=building.database, marker=building.marker) if building is not None else None,
+        staging=Staging(database=building.database, marker=building.marker, config=dict(storage.duckdb_config))
+        if building is not None else None,
         publish_to=ctx.layout.state, fingerprint=select is None, only_if_stale=options.changed, contracts=contracts)
 
 

@@ -14,7 +14,7 @@ build changed, not the size of the database."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 import duckdb
 
@@ -31,12 +31,12 @@ def wal(path: Path) -> Path:
 
 
 class HeldDatabase:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, config: Optional[dict[str, Any]] = None) -> None:
         self.path = path
         leftover = wal(path).is_file()
-        # The config dbt-duckdb opens the file with (none, on the mesh's profile): DuckDB refuses a
-        # second connection to an open file with another config.
-        self.connection = duckdb.connect(str(path), read_only=False)
+        # The config dbt-duckdb opens the file with (the profile's config_options): DuckDB refuses
+        # a second connection to an open file with another config.
+        self.connection = duckdb.connect(str(path), read_only=False, config=dict(config or {}))
         if leftover:   # a log a dbt run by hand left behind (it crashed): part of the last good state
             self.connection.execute("CHECKPOINT")
         for name, value in _SETTINGS.items():

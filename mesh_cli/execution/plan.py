@@ -70,6 +70,7 @@ class Staging(_Frozen):
 
     database: Path
     marker: Path
+    config: dict[str, Any] = {}   # the profile's config_options, which the worker opens the file with
 
 
 class DomainPlan(_Frozen):
@@ -114,6 +115,7 @@ class WorkerJob(_Frozen):
     target_dir: Path
     result_file: Path
     hold: Optional[Path] = None
+    hold_config: dict[str, Any] = {}
     manifest_key: Optional[str] = None
 
 

@@ -181,7 +181,7 @@ def run_job(job: WorkerJob) -> tuple[WorkerReply, Optional[HeldDatabase]]:
     with _Job(job):
         try:
             if job.hold is not None:
-                held = HeldDatabase(job.hold)
+                held = HeldDatabase(job.hold, job.hold_config)
             outcome = run_steps(job, steps, invocations, held)
         except Exception as exc:  # noqa: BLE001 - reported to the parent as the domain's failure
             if not steps or steps[-1]["exit_code"] is not None:   # after every step: the catalog

@@ -94,6 +94,7 @@ def _start(plan: DomainPlan, worker: Worker, work_dir: Path, manifest_key: Optio
     worker.submit(WorkerJob(domain=plan.domain, dbt=plan.dbt, env=plan.env, packages=plan.packages,
                             cwd=plan.project_dir, log=log, target_dir=plan.target_dir, result_file=result_file,
                             hold=building.database if building is not None else None,
+                            hold_config=plan.staging.config if plan.staging is not None else {},
                             manifest_key=manifest_key).model_dump(mode="json"))
     return _Running(plan, worker, time.time(), log)
 

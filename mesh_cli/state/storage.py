@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from mesh_cli.core.config import MeshConfig
+from mesh_cli.core.errors import ConfigError
 from mesh_cli.core.layout import (ATTACH_ENV, DEFAULT_PROFILES, DOMAIN_ENV, PATH_ENV, PROFILES_DIR, ROOT_ENV,
                                   UPSTREAMS_ENV, Layout)
 from mesh_cli.project.discovery import Domain
@@ -33,6 +34,9 @@ class Storage:
     database: Optional[Path]      # the DuckDB file the domain writes, when known
     key: Optional[StorageKey]     # None: writes nothing another domain could share
     profile: Optional[str] = None # passed as --profile when the project's own is defined nowhere
+    # The output's config_options: DuckDB refuses a second connection to an open file with another
+    # config, and the worker opens a managed file before dbt does (execution/held.py).
+    duckdb_config: tuple[tuple[str, Any], ...] = ()   # values as YAML typed them: DuckDB compares types too
 
 
 def _profiles_dir(domain: Domain, root: Path, option: Optional[Path]) -> Path:
@@ -80,16 +84,33 @@ def _outputs(profiles_dir: Path, profile: Optional[str], target: Optional[str]) 
     return [o for o in outputs.values() if isinstance(o, dict)]  # target unknown: consider them all
 
 
+def _duckdb_config(folder: Path, profile: Optional[str], outputs: list[dict[str, Any]]) -> tuple[tuple[str, Any], ...]:
+    """The config_options of the managed DuckDB output, as plain values."""
+    managed = [o for o in outputs if o.get("type") == "duckdb" and PATH_ENV in str(o.get("path", ""))]
+    options = (managed[0].get("config_options") if managed else None) or {}
+    where = f"{folder / 'profiles.yml'}: {profile}.outputs ... config_options"
+    if not isinstance(options, dict):
+        raise ConfigError(where, "is not a mapping", "write it as `config_options: {name: value}`")
+    rendered = [k for k, v in options.items() if not isinstance(v, (str, int, float, bool)) or "{{" in str(v) or "{%" in str(v)]
+    if rendered:
+        raise ConfigError(where, f"'{rendered[0]}' is not a plain value (a Jinja expression, or a list or mapping), which "
+                          "mesh cannot pass on: it opens each domain's DuckDB file with these options before dbt does",
+                          "write the value itself (DuckDB refuses a second connection with other options)")
+    return tuple(sorted((str(k), v) for k, v in options.items()))
+
+
 def resolve_storage(domain: Domain, root: Path, config: MeshConfig,
                     profiles_dir: Optional[Path] = None, target: Optional[str] = None) -> Storage:
     folder = _profiles_dir(domain, root, profiles_dir)
     database = (root / config.warehouse_dir / f"{domain.name}.duckdb").resolve()
     if profiles_dir is None and _profile_entry(folder, domain.profile) is None:
         # Defined nowhere dbt would look: the domain runs on the mesh's profile instead of failing.
-        return Storage(mesh_profiles_dir(root, config), True, database, StorageKey(database), config.profile)
+        mesh_folder = mesh_profiles_dir(root, config)
+        return Storage(mesh_folder, True, database, StorageKey(database), config.profile,
+                       _duckdb_config(mesh_folder, config.profile, _outputs(mesh_folder, config.profile, target or config.target)))
     outputs = _outputs(folder, domain.profile, target or config.target)
     if any(PATH_ENV in str(o.get("path", "")) for o in outputs):
-        return Storage(folder, True, database, StorageKey(database))
+        return Storage(folder, True, database, StorageKey(database), duckdb_config=_duckdb_config(folder, domain.profile, outputs))
     duck = [o for o in outputs if o.get("type") == "duckdb"]
     if len(duck) == 1:
         raw = str(duck[0].get("path") or ":memory:")
