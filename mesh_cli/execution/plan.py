@@ -33,6 +33,9 @@ class DbtCall(_Frozen):
     threads: Optional[int] = None
     select: tuple[str, ...] = ()           # a model selection: only these nodes (tests follow)
     catalog: tuple[str, ...] = ()          # data products whose warehouse types are read after the build
+    # A parse for mesh's own reading (the check's): dbt writes no manifest.json into target/ (writing
+    # dbt's ~1,000 macros is most of that); the worker writes the manifest here without them.
+    manifest_out: Optional[Path] = None
 
     def common(self) -> list[str]:
         args = ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.profiles_dir)]
@@ -46,6 +49,8 @@ class DbtCall(_Frozen):
             args += ["--threads", str(self.threads)]
         if command == "build" and self.select:
             args += ["--select", *self.select]
+        if command == "parse" and self.manifest_out is not None:
+            args += ["--no-write-json"]
         return args
 
     def catalog_args(self) -> list[str]:

@@ -3,10 +3,12 @@ not safe to run twice at once in one process, so each worker runs one domain job
 stays warm (dbt imported once) for the next one."""
 from __future__ import annotations
 
+import copy
 import gc
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, Optional, TextIO
 
 from mesh_cli.execution.held import HeldDatabase
@@ -43,6 +45,8 @@ def run_steps(job: WorkerJob, steps: list[dict[str, Any]], invocations: list[str
             manifest = result
             if job.manifest_key is not None:
                 _PARSED[job.domain] = (job.manifest_key, result)
+            if job.dbt.manifest_out is not None:
+                _write_without_macros(result, job.dbt.manifest_out)
         if not ok:
             break
     outcome: dict[str, Any] = {"steps": steps, "invocations": invocations, "reused_parse": reused}
@@ -73,6 +77,17 @@ def _invoke(job: WorkerJob, command: str, manifest: Any, steps: list[dict[str, A
     if reference is not None:
         record["reference"] = reference
     return result.result, code == 0
+
+
+def _write_without_macros(manifest: Any, path: Path) -> None:
+    """manifest.json as dbt writes it, less its macros (what mesh reads never looks at them): a copy
+    of the Manifest object with none, written with dbt's own writer, then moved into place."""
+    slim = copy.copy(manifest)
+    slim.macros = {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    slim.write(str(tmp))
+    tmp.replace(path)
 
 
 def reads_seeds_as_sources(manifest: Any) -> bool:

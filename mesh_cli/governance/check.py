@@ -196,7 +196,8 @@ def _parse_plan(ctx: MeshContext, domain: Domain, storages: Storages, options: B
     return DomainPlan(
         domain=domain.name, project_dir=domain.path, target_dir=domain.target_dir,
         dbt=DbtCall(project_dir=domain.path, profiles_dir=storage.profiles_dir, profile=storage.profile,
-                    target=options.target or ctx.config.target, steps=(*(("deps",) if domain.needs_deps else ()), "parse")),
+                    target=options.target or ctx.config.target, steps=(*(("deps",) if domain.needs_deps else ()), "parse"),
+                    manifest_out=state / domain.name / "parsed.json"),
         env={**storages.env(domain.name, upstreams, frozenset(upstreams)), STATE_ENV: str(state)},
         packages=Packages.of(domain), upstreams=tuple(upstreams), publish_to=state)
 
@@ -239,7 +240,7 @@ class _ParseGuards:
         return []
 
     def publish(self, plan: DomainPlan, commit: Callable[[], None]) -> None:
-        publish(self.ctx.root, plan.domain, plan.target_dir, plan.publish_to)
+        publish(self.ctx.root, plan.domain, plan.target_dir, plan.publish_to, plan.dbt.manifest_out)
         if plan.publish_to is not None and plan.domain in self._own:
             record_inputs(plan.publish_to, plan.domain, self._own[plan.domain])
         self.checker.review(plan.domain)

@@ -51,9 +51,11 @@ def extract_interface(manifest: Union[Manifest, dict[str, Any]], project: str) -
     return {"project": project, "groups": groups, "models": models}
 
 
-def publish(root: Path, domain: str, target_dir: Path, state: Optional[Path] = None) -> dict[str, Any]:
-    """Record the manifest of a successful build (or check parse) as the domain's interface."""
-    publication = prepare_publication(root, domain, target_dir, state)
+def publish(root: Path, domain: str, target_dir: Path, state: Optional[Path] = None,
+            manifest_file: Optional[Path] = None) -> dict[str, Any]:
+    """Record the manifest of a successful build (or check parse) as the domain's interface.
+    `manifest_file`: where the parse wrote it, when not dbt's target/manifest.json."""
+    publication = prepare_publication(root, domain, target_dir, state, manifest_file)
     try:
         replace_together(publication.moves)
     finally:
@@ -76,10 +78,11 @@ class Publication:
                 new.unlink(missing_ok=True)
 
 
-def prepare_publication(root: Path, domain: str, target_dir: Path, state: Optional[Path] = None) -> Publication:
+def prepare_publication(root: Path, domain: str, target_dir: Path, state: Optional[Path] = None,
+                        manifest_file: Optional[Path] = None) -> Publication:
     """All of publish() that can fail short of replacing a file: reads and extracts the manifest,
     writes the new files. Raises OSError or ValueError naming the file, having changed nothing."""
-    manifest_file = target_dir / "manifest.json"
+    manifest_file = manifest_file or target_dir / "manifest.json"
     try:
         raw = manifest_file.read_bytes()
         interface = extract_interface(Manifest.from_dict(json.loads(raw), manifest_file), domain)
