@@ -83,3 +83,19 @@ def test_a_changed_file_is_parsed_again_and_the_build_does_not_reuse_a_stale_par
     assert {d.domain: d.outcome["reused_parse"] for d in result.domains} == {"core": True, "ops": False, "sales": True}
     assert "mesh: dbt parse" in logs(basic)["ops"]
     assert parsed_paths(basic, "ops") == 1   # the one file that changed
+
+
+def test_the_check_leaves_target_manifest_as_the_build_wrote_it_and_keeps_its_own_without_macros(basic: Path) -> None:
+    assert mesh_cli("build", "--project-dir", str(basic)).exit_code == 0
+    built = {d: (basic / "domains" / d / "target/manifest.json").read_bytes() for d in DOMAINS}
+    assert all(json.loads(b)["macros"] for b in built.values())   # dbt's own, as dbt writes it
+    report = Mesh.load(basic).check()
+    assert report.ok, report.sorted()
+    result = mesh_cli("check", "--project-dir", str(basic))
+    assert result.exit_code == 0, result.output
+    for domain in DOMAINS:
+        assert (basic / "domains" / domain / "target/manifest.json").read_bytes() == built[domain], domain
+        checked = json.loads((basic / ".mesh/check" / domain / "manifest.json").read_text())
+        assert checked["macros"] == {}, domain
+        assert sorted(k for k in checked["nodes"] if k.startswith("model.")) == \
+            sorted(k for k in json.loads(built[domain])["nodes"] if k.startswith("model.")), domain
