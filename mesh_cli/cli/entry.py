@@ -7,8 +7,9 @@ import sys
 def main() -> None:
     from mesh_cli.execution import prestart
 
-    if prestart.starts_dbt(sys.argv[1:]):
-        prestart.start_early()
+    early = prestart.early_worker(sys.argv[1:])
+    if early:
+        prestart.start_early(standby=early == "standby")
     from mesh_cli.cli.main import main as run
 
     run()

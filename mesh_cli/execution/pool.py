@@ -127,8 +127,14 @@ class WorkerPool:
         return [w for w in self.workers if w.process.poll() is None]
 
     def _spawn(self) -> Worker:
-        worker = Worker(len(self.workers), self.replies, self.log_dir / f"worker-{len(self.workers)}.log",
-                        prestart.take())
+        early = prestart.take()
+        if early is not None and early.stdin is not None:
+            try:   # a worker on standby imports dbt once it reads a line (the others skip an empty one)
+                early.stdin.write("\n")
+                early.stdin.flush()
+            except OSError:   # it is gone: the reader sees it end
+                pass
+        worker = Worker(len(self.workers), self.replies, self.log_dir / f"worker-{len(self.workers)}.log", early)
         self.workers.append(worker)
         return worker
 

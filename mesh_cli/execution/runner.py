@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Optional, TextIO
 
 from mesh_cli.execution.held import HeldDatabase
+from mesh_cli.execution.prestart import STANDBY_ENV
 from mesh_cli.execution.plan import SCHEMA, StepResult, WorkerDecision, WorkerJob, WorkerReply
 from mesh_cli.execution.stubs import stub_domain_packages
 
@@ -263,6 +264,8 @@ def serve(requests: TextIO, replies: TextIO) -> None:
 
 
 if __name__ == "__main__":
+    if os.environ.pop(STANDBY_ENV, None) and not sys.stdin.readline():
+        sys.exit(0)   # on standby, and the command built nothing: dbt was never imported
     # Imported now, while the orchestrator is still planning, not when the first job arrives.
     import dbt.cli.main  # noqa: F401
 
