@@ -114,6 +114,12 @@ def test_a_failing_test_leaves_consumers_reading_the_last_good_data_and_columns(
     assert warehouse.query(LEFT) == []            # staging emptied
     interface = json.loads((root / ".mesh/state/sales/interface.json").read_text())
     assert {m["name"]: m["schema"] for m in interface["models"]}["big_sales"] == "sales"
+    # The same from the Python API.
+    api = Mesh.load(root).build(BuildOptions(target="postgres", select=("sales",)))
+    assert [(d.domain, d.status.value) for d in api.domains] == [("sales", "error")]
+    assert api.domains[0].message.startswith("dbt build failed in domain 'sales'"), api.domains[0].message
+    assert api.warnings == []
+    assert read(warehouse) == good and warehouse.query(OIDS) == oids and warehouse.query(LEFT) == []
 
 
 def test_a_success_shows_the_new_data_at_once_and_consumers_views_are_never_missing(warehouse: Warehouse,
@@ -237,3 +243,40 @@ def test_a_missing_staging_schema_is_refused_before_dbt_runs(warehouse: Warehous
     assert Mesh.load(root).provision(PG).statements == [f"CREATE SCHEMA sales__mesh_build AUTHORIZATION "
                                                         f"{warehouse.role('sales')};"]
     assert build(root, "--select", "sales").exit_code == 0
+
+
+def test_a_domain_with_its_own_generate_schema_name_builds_those_relations_in_place_and_says_so(
+        warehouse: Warehouse, tmp_path: Path) -> None:
+    root = copy_fixture("warehouse", tmp_path)
+    (root / "domains/sales/macros").mkdir()
+    (root / "domains/sales/macros/schemas.sql").write_text(
+        "{% macro generate_schema_name(custom_schema_name, node) -%}\n"
+        "{%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}sales_{{ custom_schema_name | trim }}"
+        "{%- endif -%}\n{%- endmacro %}\n")
+    edit(root, "domains/sales/models/fct_margins.sql", "select", "{{ config(schema='restricted') }}\nselect")
+    Mesh.load(root).provision(PG)
+    assert build(root).exit_code == 0
+    assert warehouse.query("select count(*) from finance.finance_margins", "finance") == [(3,)]
+    result = build(root, "--select", "sales")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    said = result.stdout + result.stderr
+    assert ("Warning: 'sales' built sales_restricted.fct_margins outside its staging schemas (its profile or "
+            "generate_schema_name puts them there): dbt replaced them in place, so its consumers may have read them "
+            "half-built; build into sales__mesh_build (the mesh profile's schema) to have them swapped in at once") in said
+    assert ("Warning: building 'sales' in place dropped 1 view(s) of domain 'finance' over it (dbt-postgres replaces a "
+            "table with DROP ... CASCADE): created again from their definitions: finance.finance_margins") in said
+    assert warehouse.query("select count(*) from finance.finance_margins", "finance") == [(3,)]
+    assert warehouse.query("select count(*) from sales_restricted.fct_margins", "finance") == [(3,)]
+    # A failed build gets the in-place table back, and the consumer's view over it.
+    edit(root, "domains/sales/seeds/raw_sales.csv", "3,400,100\n", "3,400,100\n4,5000,1\n")
+    (root / "domains/sales/tests").mkdir()
+    (root / "domains/sales/tests/assert_fails.sql").write_text("select 1 as failure from {{ ref('fct_margins') }}\n")
+    failed = build(root, "--select", "sales")
+    assert failed.exit_code == 1
+    assert ("Warning: 'sales' did not build: its public tables built in place are back as its last good build left "
+            "them: sales_restricted.fct_margins") in failed.stdout + failed.stderr
+    assert warehouse.query("select count(*) from sales_restricted.fct_margins", "finance") == [(3,)]
+    assert warehouse.query("select count(*) from finance.finance_margins", "finance") == [(3,)]
+    assert warehouse.query("select sum(amount_cents) from sales.fct_sales", "ops") == [(3900,)]
+    assert warehouse.query(LEFT) == []
+    assert warehouse.query("select count(*) from pg_class where relname like '%%__mesh_good'") == [(0,)]

@@ -6,7 +6,9 @@ built into its live schemas and grants and revokes until the catalog says what t
 in one transaction, as the last step of publishing its interface: a swap that fails publishes
 nothing. Then the views over the relations it replaced are rebound to the new ones by their owners
 (cascade.py) and the old relations dropped. A domain that fails or is cancelled leaves its live
-schemas as they were: only its staging schemas are emptied, at the end of the run."""
+schemas as they were: only its staging schemas are emptied, at the end of the run. Relations its
+profile or its own generate_schema_name puts outside the staging schemas are built in place, with
+copies and views kept as inplace.py says."""
 from __future__ import annotations
 
 import json
@@ -16,8 +18,8 @@ from mesh_cli.core.errors import MeshError, StagingSchemaMissingError, Warehouse
 from mesh_cli.execution.plan import DomainPlan
 from mesh_cli.execution.scheduler import Guards
 from mesh_cli.state.interface import extract_interface, live_names
-from mesh_cli.warehouse import cascade, postgres, swap
-from mesh_cli.warehouse.model import WarehouseModel
+from mesh_cli.warehouse import cascade, inplace, postgres, swap
+from mesh_cli.warehouse.model import Readable, WarehouseModel
 
 Interfaces = Mapping[str, Optional[dict[str, Any]]]
 
@@ -32,6 +34,8 @@ class GrantingGuards:
         self.inner, self.domains, self.model_of, self.published = inner, domains, model_of, published
         self.notes: list[str] = []                 # warnings for the build's report
         self._working: dict[str, list[str]] = {}   # domain -> its staging and old schemas, while it builds
+        # domain -> other schemas' views over what it builds in place, and its public tables copied there
+        self._in_place: dict[str, tuple[list[inplace.View], list[Readable]]] = {}
 
     def before(self, plan: DomainPlan) -> list[str]:
         refused = self.inner.before(plan)
@@ -48,9 +52,15 @@ class GrantingGuards:
                     raise StagingSchemaMissingError(domain, missing, postgres.server())
                 postgres.run(conn, swap.clear(conn, working))   # what a killed build left
                 postgres.run(conn, swap.prepare(conn, domain, interface, partial=bool(plan.dbt.select)))
+                elsewhere = swap.elsewhere(plan.target_dir, domain)
+                if elsewhere:
+                    kept = inplace.tables(conn, [r for r in model.relations if r.schema in elsewhere])
+                    self._in_place[domain] = (inplace.dependents(conn, elsewhere), kept)
+                    postgres.run(conn, inplace.keep(kept))
             finally:
                 conn.close()
         except MeshError as exc:
+            self._in_place.pop(domain, None)
             return [f"domain '{domain}' was not built: {exc.message}"]
         self._working[domain] = working
         return []
@@ -92,13 +102,42 @@ class GrantingGuards:
             self._rebind(domain, working)
         finally:
             self._clear(model, domain, working)
+        views, kept = self._in_place.pop(domain, ([], []))
+        try:
+            self._run(model, domain, inplace.discard(kept))
+            self._recreate(domain, views)
+        except MeshError as exc:
+            self.notes.append(f"after '{domain}' built in place, the views over it could not be checked: {exc.message}")
 
     def finish(self) -> list[str]:
         """After the run: a domain that started but did not publish (it failed, or was cancelled)
         left its live schemas untouched; its staging schemas are emptied. Returns the notes."""
         for domain in sorted(self._working):
-            self._clear(self.model_of({domain: self.published(domain)}), domain, self._working.pop(domain))
+            model = self.model_of({domain: self.published(domain)})
+            self._clear(model, domain, self._working.pop(domain))
+            views, kept = self._in_place.pop(domain, ([], []))
+            if not (views or kept):
+                continue
+            try:   # what dbt replaced in place: the last good tables, their grants and the views back
+                self._run(model, domain, inplace.restore(kept))
+                if kept:
+                    self.notes.append(f"'{domain}' did not build: its public tables built in place are back as its "
+                                      f"last good build left them: {', '.join(f'{r.schema}.{r.relation}' for r in kept)}")
+                self._grant(model, domain)
+                self._recreate(domain, views)
+            except MeshError as exc:
+                self.notes.append(f"after '{domain}' failed, what it built in place could not be put back: {exc.message}")
         return self.notes
+
+    def _run(self, model: WarehouseModel, domain: str, statements: list[postgres.Statement]) -> None:
+        """`statements` as the domain's role, in one transaction."""
+        if not statements:
+            return
+        conn = postgres.connect(model.roles[domain], domain)
+        try:
+            postgres.run(conn, statements)
+        finally:
+            conn.close()
 
     def _swap(self, model: WarehouseModel, domain: str, made: list[tuple[str, str]]) -> None:
         """One transaction as the domain's role: the live relations out, the new ones in, the grants."""
@@ -167,3 +206,35 @@ class GrantingGuards:
                 self.notes.append(f"view {label} of domain '{consumer}' could not be rebound to the relations "
                                   f"'{domain}' rebuilt ({why}), and was dropped with the old ones: rebuild it with "
                                   f"`mesh build --select {consumer}`")
+
+    def _recreate(self, domain: str, views: list[inplace.View]) -> None:
+        """Create again, as their owners, the views of other domains that building in place dropped."""
+        if not views:
+            return
+        model = self.model_of({})
+        owners = {role: d for d, role in model.roles.items()}
+        conn = postgres.connect(model.roles[domain], domain)
+        try:
+            lost = inplace.gone(conn, views)
+        finally:
+            conn.close()
+        for role in sorted({v.owner for v in lost}):
+            consumer, mine = owners.get(role), [v for v in lost if v.owner == role]
+            if consumer is None:
+                self.notes.append(f"building '{domain}' dropped {', '.join(v.label for v in mine)} (owned by {role}, "
+                                  "not a domain of the mesh): create them again")
+                continue
+            conn = postgres.connect(role, consumer)
+            try:
+                done, failed = inplace.recreate(conn, mine)
+            finally:
+                conn.close()
+            if done:
+                self.notes.append(f"building '{domain}' in place dropped {len(done)} view(s) of domain '{consumer}' over "
+                                  f"it (dbt-postgres replaces a table with DROP ... CASCADE): created again from their "
+                                  f"definitions: {', '.join(v.label for v in done)}")
+                self._grant(self.model_of({consumer: self.published(consumer)}), consumer)
+            for label, why in failed.items():
+                self.notes.append(f"building '{domain}' dropped view {label} of domain '{consumer}', and it could "
+                                  f"not be created again ({why}): rebuild it with `mesh build --select {consumer}`")
+

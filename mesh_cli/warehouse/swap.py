@@ -114,3 +114,18 @@ def moves(conn: Any, domain: str, made: Iterable[tuple[str, str]]) -> list[State
             out.append(current.move(old_of(domain, live)))
         out.append(new.move(live))
     return out
+
+
+def elsewhere(target_dir: Path, domain: str) -> set[str]:
+    """The schemas outside its staging ones where `domain`'s relations are placed, per the manifest
+    of its last parse (the check's, just before the build): where dbt will replace them in place."""
+    path = target_dir / "manifest.json"
+    if not path.is_file():
+        return set()
+    try:
+        nodes = json.loads(path.read_text(encoding="utf-8")).get("nodes") or {}
+    except (OSError, ValueError):
+        return set()
+    return {str(n.get("schema")) for n in nodes.values()
+            if n.get("package_name") == domain and n.get("resource_type") in ("model", "seed", "snapshot")
+            and (n.get("config") or {}).get("materialized") != "ephemeral" and live_of(domain, str(n.get("schema"))) is None}
