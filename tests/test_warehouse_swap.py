@@ -280,3 +280,22 @@ def test_a_domain_with_its_own_generate_schema_name_builds_those_relations_in_pl
     assert warehouse.query("select sum(amount_cents) from sales.fct_sales", "ops") == [(3900,)]
     assert warehouse.query(LEFT) == []
     assert warehouse.query("select count(*) from pg_class where relname like '%%__mesh_good'") == [(0,)]
+
+
+def test_a_snapshot_keeps_its_history_across_builds(warehouse: Warehouse, tmp_path: Path) -> None:
+    root = copy_fixture("warehouse", tmp_path)
+    (root / "domains/sales/snapshots").mkdir()
+    (root / "domains/sales/snapshots/sales_history.sql").write_text(
+        "{% snapshot sales_history %}\n"
+        "{{ config(unique_key='id', strategy='check', check_cols=['amount_cents']) }}\n"
+        "select * from {{ ref('raw_sales') }}\n{% endsnapshot %}\n")
+    Mesh.load(root).provision(PG)
+    assert build(root, "--select", "sales").exit_code == 0
+    edit(root, "domains/sales/seeds/raw_sales.csv", "3,400,100\n", "3,450,100\n")
+    result = build(root, "--select", "sales")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    # The first build's rows are kept (copied into staging before the second), the change recorded.
+    assert warehouse.query("select id, amount_cents, dbt_valid_to is null from sales.sales_history "
+                           "order by id, dbt_valid_from") == [(1, 1000, True), (2, 2500, True), (3, 400, False),
+                                                              (3, 450, True)]
+    assert warehouse.query(LEFT) == []

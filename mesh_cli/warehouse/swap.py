@@ -22,6 +22,7 @@ from mesh_cli.warehouse.postgres import Statement
 
 _ALTER = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
 _KEPT = ("incremental", "snapshot")   # materializations whose data is state a rebuild starts from
+_DBT_BUILT = "success"   # a model's, seed's or snapshot's status in dbt's run_results.json (not a domain's)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def built(target_dir: Path, domain: str) -> list[tuple[str, str]]:
     out = []
     for r in results:
         node = nodes.get(r.get("unique_id") or "")
-        if (r.get("status") == "success" and node and node.get("package_name") == domain
+        if (r.get("status") == _DBT_BUILT and node and node.get("package_name") == domain
                 and node.get("resource_type") in ("model", "seed", "snapshot")
                 and (node.get("config") or {}).get("materialized") != "ephemeral"):
             out.append((str(node.get("schema")), str(node.get("alias") or node.get("name"))))
