@@ -65,9 +65,10 @@ def test_provision_dry_run_prints_the_sql_and_runs_nothing(warehouse: Warehouse,
     assert result.stdout.splitlines() == [
         f"-- would run on 127.0.0.1:{warehouse.server.port}/{warehouse.database} (dry run: nothing was run)"
         if warehouse.server.host == "127.0.0.1" else result.stdout.splitlines()[0],
-        f"CREATE ROLE {p}finance LOGIN;", f"CREATE SCHEMA finance AUTHORIZATION {p}finance;",
-        f"CREATE ROLE {p}ops LOGIN;", f"CREATE SCHEMA ops AUTHORIZATION {p}ops;",
-        f"CREATE ROLE {p}sales LOGIN;", f"CREATE SCHEMA sales AUTHORIZATION {p}sales;",
+        *(line for d in ("finance", "ops", "sales") for line in (
+            f"CREATE ROLE {p}{d} LOGIN;", f"CREATE SCHEMA {d} AUTHORIZATION {p}{d};",
+            # where the domain builds, and where its replaced relations wait for the views to be rebound
+            f"CREATE SCHEMA {d}__mesh_build AUTHORIZATION {p}{d};", f"CREATE SCHEMA {d}__mesh_old AUTHORIZATION {p}{d};")),
     ]
     assert warehouse.query(f"select rolname from pg_roles where rolname like '{p}%'") == []
     as_json = mesh_cli("warehouse", "provision", "--project-dir", str(root), "--target", "postgres", "--dry-run",
@@ -81,11 +82,11 @@ def test_provision_creates_roles_owning_their_schemas_and_a_second_run_changes_n
         warehouse: Warehouse, tmp_path: Path) -> None:
     root = copy_fixture("warehouse", tmp_path)
     first = Mesh.load(root).provision(PG)
-    assert first.ran and len(first.statements) == 6
+    assert first.ran and len(first.statements) == 12
     owners = warehouse.query("select nspname, pg_get_userbyid(nspowner) from pg_namespace "
-                             "where nspname in ('sales', 'finance', 'ops') order by 1")
-    assert owners == [("finance", warehouse.role("finance")), ("ops", warehouse.role("ops")),
-                      ("sales", warehouse.role("sales"))]
+                             "where nspname ~ '^(sales|finance|ops)' order by 1")
+    assert owners == [(f"{d}{suffix}", warehouse.role(d)) for d in ("finance", "ops", "sales")
+                      for suffix in ("", "__mesh_build", "__mesh_old")]
     again = mesh_cli("warehouse", "provision", "--project-dir", str(root), "--target", "postgres")
     assert (again.exit_code, again.stdout) == (0, "Nothing to do: every domain's role and schemas are in place on "
                                                   f"{first.server}.\n")
@@ -106,6 +107,8 @@ def test_provision_creates_the_custom_schemas_dbt_will_build_into(warehouse: War
     edit(root, "domains/sales/models/fct_margins.sql", "select", "{{ config(schema='restricted') }}\nselect")
     result = Mesh.load(root).provision(PG)   # parses first: dbt names the schema sales_restricted
     assert f"CREATE SCHEMA sales_restricted AUTHORIZATION {warehouse.role('sales')};" in result.statements
+    assert f"CREATE SCHEMA sales__mesh_build_restricted AUTHORIZATION {warehouse.role('sales')};" in result.statements
+    assert f"CREATE SCHEMA sales__mesh_old_restricted AUTHORIZATION {warehouse.role('sales')};" in result.statements
     build(root)
     assert warehouse.query("select count(*) from sales_restricted.fct_margins", "finance") == [(3,)]
     assert refused(warehouse, "ops", "select * from sales_restricted.fct_margins") == \
@@ -278,21 +281,30 @@ def test_the_paper_script_of_a_mesh_never_built_grants_nothing_yet(tmp_path: Pat
 
 # --- consumers' views over a rebuilt upstream (dbt-postgres drops them with CASCADE) ----------------
 
+OIDS = ("select c.relname, c.oid::int from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname in ('sales', 'finance', 'ops') order by 1")
+
+
 def test_consumers_views_survive_their_upstreams_rebuild(warehouse: Warehouse, tmp_path: Path) -> None:
     root = copy_fixture("warehouse", tmp_path)
     Mesh.load(root).provision(PG)
     build(root)
+    views = {name: oid for name, oid in warehouse.query(OIDS) if name in ("finance_margins", "ops_volume")}
+    tables = {name: oid for name, oid in warehouse.query(OIDS) if name in ("fct_sales", "fct_margins")}
     result = mesh_cli("build", "--project-dir", str(root), "--target", "postgres", "--select", "sales")
     assert result.exit_code == 0, result.stdout + result.stderr
-    said = result.stdout + result.stderr
-    for consumer, view in (("finance", "finance.finance_margins"), ("ops", "ops.ops_volume")):
-        assert (f"Warning: building 'sales' dropped 1 view(s) of domain '{consumer}' over it (dbt-postgres replaces a "
-                f"table with DROP ... CASCADE): created again from their definitions: {view}") in said
+    # Built in staging and swapped in: the consumers' views were never dropped (the same objects,
+    # rebound in place to the new tables), so nothing had to be created again and nothing is said.
+    assert "Warning" not in result.stdout + result.stderr
+    after = dict(warehouse.query(OIDS))
+    assert {name: after[name] for name in views} == views
+    assert all(after[name] != oid for name, oid in tables.items())   # new tables
     assert warehouse.query("select sales from ops.ops_volume", "ops") == [(3,)]
     assert warehouse.query("select count(*) from finance.finance_margins", "finance") == [(3,)]
     assert mesh_cli("warehouse", "grants", "--project-dir", str(root), "--target", "postgres").exit_code == 0
-    # The copies of the last good tables kept during the build are gone once it succeeded.
-    assert warehouse.query("select relname from pg_class where relname like '%%mesh_good'") == []
+    # The staging and old schemas are empty once it succeeded.
+    assert warehouse.query("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                           "where n.nspname like '%%__mesh_%%'") == [(0,)]
 
 
 def test_a_failed_upstream_build_leaves_its_consumers_views_and_grants_in_place(warehouse: Warehouse,
@@ -300,6 +312,7 @@ def test_a_failed_upstream_build_leaves_its_consumers_views_and_grants_in_place(
     root = copy_fixture("warehouse", tmp_path)
     Mesh.load(root).provision(PG)
     build(root)
+    before = warehouse.query(OIDS)
     # New data, and a test that fails once fct_sales was rebuilt with it.
     edit(root, "domains/sales/seeds/raw_sales.csv", "3,400,100\n", "3,400,100\n4,100000,1\n")
     (root / "domains/sales/tests").mkdir()
@@ -307,12 +320,13 @@ def test_a_failed_upstream_build_leaves_its_consumers_views_and_grants_in_place(
     result = mesh_cli("build", "--project-dir", str(root), "--target", "postgres", "--select", "sales")
     assert result.exit_code == 1
     assert "ERROR sales" in result.stdout
-    assert ("Warning: 'sales' did not build: its public tables are back as its last good build left them: "
-            "sales.fct_margins, sales.fct_sales") in result.stdout + result.stderr
-    # dbt replaced fct_sales before the test failed: the last good data, its grants and the views over it are back.
+    # dbt rebuilt fct_sales in the staging schema before the test failed: the live schemas were never
+    # touched (the very same relations), so the last good data, its grants and the views over it stay.
+    assert warehouse.query(OIDS) == before
     assert warehouse.query("select sum(amount_cents) from sales.fct_sales", "ops") == [(3900,)]
     assert warehouse.query("select count(*) from sales.fct_margins", "finance") == [(3,)]
-    assert warehouse.query("select count(*) from pg_class where relname like '%%__mesh_good'") == [(0,)]
+    assert warehouse.query("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                           "where n.nspname like '%%__mesh_%%'") == [(0,)]
     assert warehouse.query("select sales from ops.ops_volume", "ops") == [(3,)]
     assert warehouse.query("select count(*) from finance.finance_margins", "finance") == [(3,)]
 

@@ -14,6 +14,18 @@ from mesh_cli.state.manifest import REFABLE, Manifest, as_manifest, node_access 
 from mesh_cli.state.staging import replace_together
 
 
+# On a shared PostgreSQL a domain builds into staging schemas (`<domain>__mesh_build`, and
+# `<domain>__mesh_build_<custom>`) that are swapped into its live ones (`<domain>`, `<domain>_<custom>`)
+# once it succeeds (warehouse/swap.py): what is published names the live relations, which consumers read.
+STAGING = "__mesh_build"
+
+
+def live_names(raw: bytes) -> bytes:
+    """A dbt manifest (or any text) with staging schema names turned into the live ones."""
+    marker = STAGING.encode()
+    return raw.replace(marker + b"_", b"_").replace(marker, b"") if marker in raw else raw
+
+
 def state_dir(root: Path, domain: str, state: Optional[Path] = None) -> Path:
     return (state or state_root(root)) / domain
 
@@ -84,7 +96,7 @@ def prepare_publication(root: Path, domain: str, target_dir: Path, state: Option
     writes the new files. Raises OSError or ValueError naming the file, having changed nothing."""
     manifest_file = manifest_file or target_dir / "manifest.json"
     try:
-        raw = manifest_file.read_bytes()
+        raw = live_names(manifest_file.read_bytes())
         interface = extract_interface(Manifest.from_dict(json.loads(raw), manifest_file), domain)
     except OSError as exc:
         raise OSError(f"cannot read {manifest_file}: {exc.strerror or exc}") from exc

@@ -1,40 +1,35 @@
-"""Consumers' views that survive their upstream's rebuild on PostgreSQL.
+"""Views rebound to a domain's new relations after the swap (swap.py), by their owners.
 
-dbt-postgres replaces a table by renaming the old one and dropping it with CASCADE, which drops every
-view, in any schema, that selects from it: a consumer domain's views over a producer's data product
-vanish each time the producer builds. So before a domain builds, the views of other schemas that
-depend on its relations (directly or through other views) are read from the catalog with their
-definitions; after it built, those that are gone are created again, in dependency order, by their
-own role, and their domain's grants applied again. A view whose definition no longer fits (its
-upstream dropped a column) is reported, for its domain to be rebuilt."""
+A PostgreSQL view is bound to the relations it reads by OID, not by name: after the swap moved a
+domain's live relations out to its old schemas and the new ones in, every view over them (other
+domains', and the domain's own views this run did not rebuild) still reads the last good data. So
+they never go missing, nor read half-built data; each is then replaced, as its owner's role, by
+`CREATE OR REPLACE VIEW` from its own definition with the old (or staging) schema names turned into
+the live ones, which now resolve to the new relations. When the columns no longer fit a replace
+(a type changed), the view is dropped and created again in one step (a savepoint); a view that no
+longer fits at all (its upstream dropped a column it reads) is reported, to be rebuilt."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from mesh_cli.core.errors import WarehouseStatementError
+from mesh_cli.state.interface import STAGING, live_names
+from mesh_cli.warehouse.dialects import ident
+from mesh_cli.warehouse.model import OLD
 
-_DEPENDENTS = """
-with recursive deps(oid) as (
-    select distinct w.ev_class
-    from pg_depend d
-    join pg_rewrite w on w.oid = d.objid
-    join pg_class t on t.oid = d.refobjid
-    join pg_namespace tn on tn.oid = t.relnamespace
-    where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
-      and tn.nspname = any(%(schemas)s) and w.ev_class <> t.oid
-    union
-    select distinct w.ev_class
-    from deps
-    join pg_depend d on d.refobjid = deps.oid and d.refclassid = 'pg_class'::regclass
-    join pg_rewrite w on w.oid = d.objid and d.classid = 'pg_rewrite'::regclass
-    where w.ev_class <> deps.oid
-)
-select n.nspname, c.relname, c.relkind = 'm', pg_get_userbyid(c.relowner), pg_get_viewdef(c.oid)
-from deps
-join pg_class c on c.oid = deps.oid
+# The views outside `schemas` that read a relation in them directly (views over those views follow
+# their upstream view, which keeps its OID when replaced).
+_BOUND = """
+select distinct n.nspname, c.relname, c.relkind = 'm', pg_get_userbyid(c.relowner), pg_get_viewdef(c.oid)
+from pg_depend d
+join pg_rewrite w on w.oid = d.objid
+join pg_class t on t.oid = d.refobjid
+join pg_namespace tn on tn.oid = t.relnamespace
+join pg_class c on c.oid = w.ev_class
 join pg_namespace n on n.oid = c.relnamespace
-where n.nspname <> all(%(schemas)s)
+where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
+  and tn.nspname = any(%(schemas)s) and n.nspname <> all(%(schemas)s) and c.oid <> t.oid
 """
 
 
@@ -44,64 +39,62 @@ class View:
     name: str
     materialized: bool
     owner: str
-    definition: str
+    definition: str   # as the catalog prints it, naming the old or staging schemas
 
     @property
     def label(self) -> str:
         return f"{self.schema}.{self.name}"
 
-    def create(self) -> str:
-        kind = "MATERIALIZED VIEW" if self.materialized else "VIEW"
-        return f'CREATE {kind} "{self.schema}"."{self.name}" AS {self.definition.rstrip().rstrip(";")}'
+    @property
+    def live(self) -> str:
+        """The definition over the live names (those of swap.py's schemas, as published)."""
+        text = live_names(self.definition.encode()).decode()
+        return text.replace(OLD + "_", "_").replace(OLD, "").rstrip().rstrip(";")
+
+    def statements(self, replace: bool) -> list[str]:
+        name = f"{ident(self.schema)}.{ident(self.name)}"
+        if self.materialized:   # no CREATE OR REPLACE: its data is computed again
+            return [f"DROP MATERIALIZED VIEW {name}", f"CREATE MATERIALIZED VIEW {name} AS {self.live}"]
+        if replace:
+            return [f"CREATE OR REPLACE VIEW {name} AS {self.live}"]
+        return [f"DROP VIEW {name}", f"CREATE VIEW {name} AS {self.live}"]
 
 
-def dependents(conn: Any, schemas: Iterable[str]) -> list[View]:
-    """The views outside `schemas` that read relations in them, directly or through other views."""
+def bound(conn: Any, schemas: Iterable[str]) -> list[View]:
+    """The views, outside `schemas`, that read relations in them."""
     import psycopg2
 
     try:
         with conn.cursor() as cur:
-            cur.execute(_DEPENDENTS, {"schemas": sorted(set(schemas))})
-            return [View(*row) for row in cur.fetchall()]
+            cur.execute(_BOUND, {"schemas": sorted(set(schemas))})
+            return sorted((View(*row) for row in cur.fetchall()), key=lambda v: v.label)
     except psycopg2.Error as exc:
-        raise WarehouseStatementError("(the views that depend on the domain's relations)", str(exc)) from None
+        raise WarehouseStatementError("(the views over the domain's old relations)", str(exc)) from None
 
 
-def gone(conn: Any, views: Iterable[View]) -> list[View]:
-    """Those of `views` the catalog no longer holds (asked of pg_class, which every role may read,
-    even where it may not use the schema)."""
-    views = list(views)
-    with conn.cursor() as cur:
-        cur.execute("select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-                    "where (n.nspname, c.relname) in (select * from unnest(%s::text[], %s::text[]))",
-                    ([v.schema for v in views], [v.name for v in views]))
-        present = set(cur.fetchall())
-    return [v for v in views if (v.schema, v.name) not in present]
-
-
-def recreate(conn: Any, views: list[View]) -> tuple[list[View], dict[str, str]]:
-    """Create `views` again on `conn` (their owner's); a view over another of them waits for it.
-    Returns those created and, for the others, PostgreSQL's reason."""
+def rebind(conn: Any, views: list[View]) -> tuple[list[View], dict[str, str]]:
+    """Replace `views` on `conn` (their owner's), each in a savepoint: a replace, else a drop and
+    create. Returns those rebound and, for the others, PostgreSQL's reason."""
     import psycopg2
 
-    pending, done, failed = list(views), [], {}
-    while pending:
-        progressed = False
-        for view in list(pending):
-            with conn.cursor() as cur:
+    done, failed = [], {}
+    for view in views:
+        with conn.cursor() as cur:
+            for replace in (True, False):
                 cur.execute("savepoint mesh_view")
                 try:
-                    cur.execute(view.create())
+                    for sql in view.statements(replace):
+                        cur.execute(sql)
                 except psycopg2.Error as exc:
                     cur.execute("rollback to savepoint mesh_view")
                     failed[view.label] = str(exc).splitlines()[0]
                     continue
                 cur.execute("release savepoint mesh_view")
-            pending.remove(view)
-            failed.pop(view.label, None)
-            done.append(view)
-            progressed = True
-        if not progressed:
-            break
+                failed.pop(view.label, None)
+                done.append(view)
+                break
     conn.commit()
-    return done, {v.label: failed[v.label] for v in pending}
+    return done, failed
+
+
+__all__ = ["STAGING", "View", "bound", "rebind"]

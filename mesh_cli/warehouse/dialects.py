@@ -43,7 +43,9 @@ class Postgres:
         return f"ALTER SCHEMA {ident(schema)} OWNER TO {ident(role)};"
 
     def provision(self, space: DomainSpace, database: str) -> list[str]:
-        return [self.create_role(space.role), *(self.create_schema(s, space.role) for s in space.schemas)]
+        # The staging and old schemas too: a domain builds into them and swaps (warehouse/swap.py).
+        return [self.create_role(space.role),
+                *(self.create_schema(s, space.role) for s in (*space.schemas, *space.working))]
 
     def _on(self, g: Grant) -> str:
         return f"SCHEMA {ident(g.schema)}" if g.relation is None else f"{ident(g.schema)}.{ident(g.relation)}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
 
 from mesh_cli.core.layout import PASSWORD_ENV, ROLE_PREFIX_ENV
+from mesh_cli.state.interface import STAGING
 
 DEFAULT_PREFIX = "mesh_"
 PUBLIC = "PUBLIC"   # PostgreSQL's pseudo-role for everyone: never granted by the mesh
@@ -28,6 +29,33 @@ def role_of(domain: str, prefix: Optional[str] = None) -> str:
 def password_env(domain: str) -> str:
     """The variable holding a domain role's password (read when needed, never stored)."""
     return f"{PASSWORD_ENV}{domain.upper()}"
+
+
+# The schemas the swap works in beside each live one (warehouse/swap.py): where a domain builds, and
+# where its replaced relations wait until the views over them are rebound.
+OLD = "__mesh_old"
+
+
+def staging_of(domain: str, live: str) -> str:
+    """`sales` -> `sales__mesh_build`, `sales_restricted` -> `sales__mesh_build_restricted`."""
+    return domain + STAGING + live[len(domain):]
+
+
+def old_of(domain: str, live: str) -> str:
+    return domain + OLD + live[len(domain):]
+
+
+def live_of(domain: str, schema: str) -> Optional[str]:
+    """The live schema a staging schema of `domain` is swapped into; None for any other schema."""
+    head = domain + STAGING
+    if schema == head or schema.startswith(head + "_"):
+        return domain + schema[len(head):]
+    return None
+
+
+def working(domain: str, live: Iterable[str]) -> list[str]:
+    """The staging and old schemas of `domain`'s live schemas (what provision creates beside them)."""
+    return [s for schema in live for s in (staging_of(domain, schema), old_of(domain, schema))]
 
 
 @dataclass(frozen=True, order=True)
@@ -55,6 +83,10 @@ class DomainSpace:
     domain: str
     role: str
     schemas: tuple[str, ...]
+
+    @property
+    def working(self) -> list[str]:
+        return working(self.domain, self.schemas)
 
 
 @dataclass(frozen=True)
@@ -117,7 +149,8 @@ def schemas_of(domain: str, interface: Optional[Mapping[str, Any]]) -> tuple[str
     found = {domain}
     for node in (interface or {}).get("models", []):
         schema = str(node.get("schema") or "")
-        if schema == domain or schema.startswith(f"{domain}_"):
+        # `<domain>__mesh_*` are the staging and old schemas the swap works in, never published.
+        if (schema == domain or schema.startswith(f"{domain}_")) and not schema.startswith(f"{domain}__mesh_"):
             found.add(schema)
     return tuple(sorted(found, key=lambda s: (s != domain, s)))
 

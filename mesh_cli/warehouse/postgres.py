@@ -70,8 +70,9 @@ class Statement:
         self.shown = self.shown or self.sql
 
 
-def run(conn: Any, statements: Iterable[Statement]) -> None:
-    """Every statement in one transaction: all of it, or nothing."""
+def run(conn: Any, statements: Iterable[Statement], commit: bool = True) -> None:
+    """Every statement in one transaction: all of it, or nothing (`commit`: False leaves the
+    transaction open for more, as the swap does for its grants)."""
     import psycopg2
 
     current: Optional[Statement] = None
@@ -79,7 +80,8 @@ def run(conn: Any, statements: Iterable[Statement]) -> None:
         with conn.cursor() as cur:
             for current in statements:
                 cur.execute(current.sql, current.params or None)
-        conn.commit()
+        if commit:
+            conn.commit()
     except psycopg2.Error as exc:
         conn.rollback()
         raise WarehouseStatementError(current.shown if current else "", str(exc)) from None
@@ -91,7 +93,7 @@ def provision_statements(conn: Any, model: WarehouseModel) -> list[Statement]:
         cur.execute("select rolname from pg_roles where rolname = any(%s)", ([s.role for s in model.spaces],))
         roles = {r for (r,) in cur.fetchall()}
         cur.execute("select n.nspname, r.rolname from pg_namespace n join pg_roles r on r.oid = n.nspowner "
-                    "where n.nspname = any(%s)", ([x for s in model.spaces for x in s.schemas],))
+                    "where n.nspname = any(%s)", ([x for s in model.spaces for x in (*s.schemas, *s.working)],))
         owners = dict(cur.fetchall())
     out: list[Statement] = []
     for space in model.spaces:
@@ -100,7 +102,7 @@ def provision_statements(conn: Any, model: WarehouseModel) -> list[Statement]:
             create = _SQL.create_role(space.role)
             out.append(Statement(create[:-1] + " PASSWORD %s;", f"{create[:-1]} PASSWORD '********';  "
                                  f"-- from ${password_env(space.domain)}", (secret,)) if secret else Statement(create))
-        for schema in space.schemas:
+        for schema in (*space.schemas, *space.working):   # the swap's staging and old schemas too
             if schema not in owners:
                 out.append(Statement(_SQL.create_schema(schema, space.role)))
             elif owners[schema] != space.role:

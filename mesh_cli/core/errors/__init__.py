@@ -8,7 +8,7 @@ from mesh_cli.core.errors.scaffold import ScaffoldError, FilesExistError, Invali
 from mesh_cli.core.errors.contracts import ContractFileError, ContractInvalidError, GitRefError, NotParsedError, UnsupportedManifestError
 from mesh_cli.core.errors.remote import RemoteStateError, UnreachableStateError, NotPublishedError, NewerStateError, UnknownPublishedBuildError, InvalidStateError, ExternalClashError, ExternalStatesError, ExternalStorageError, PublishError, MissingExtraError
 from mesh_cli.core.errors.runs import BuildLockedError, NothingToRetryError, HistoryError, UnknownBuildError, DepsFailedError
-from mesh_cli.core.errors.warehouse import WarehouseError, UnsupportedAdapterError, WarehouseConnectionError, WarehouseStatementError
+from mesh_cli.core.errors.warehouse import WarehouseError, UnsupportedAdapterError, WarehouseConnectionError, WarehouseStatementError, StagingSchemaMissingError
 
 __all__ = [
     "AccessViolationError",
@@ -64,6 +64,7 @@ __all__ = [
     "UnsupportedManifestError",
     "ViolationError",
     "Violations",
+    "StagingSchemaMissingError",
     "WarehouseConnectionError",
     "WarehouseError",
     "WarehouseStatementError",

@@ -42,3 +42,17 @@ class WarehouseStatementError(WarehouseError):
             f"the warehouse refused `{statement}`: {self.reason}; run `mesh warehouse provision` as an "
             f"administrator (PGUSER) first, or check that the role owns what it grants"
         )
+
+
+class StagingSchemaMissingError(WarehouseError):
+    """A domain would build into staging schemas the warehouse does not hold (and its role may not create)."""
+
+    exit_code = 1
+
+    def __init__(self, domain: str, schemas: Sequence[str], server: str) -> None:
+        self.domain, self.schemas = domain, list(schemas)
+        super().__init__(
+            f"the schemas {', '.join(self.schemas)} that domain '{domain}' builds into and swaps out of do not exist "
+            f"on {server} (its role may not create schemas): run `mesh warehouse provision --target postgres` as "
+            f"the administrator (PGUSER) first"
+        )
