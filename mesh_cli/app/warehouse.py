@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from mesh_cli.core.errors import UnsupportedAdapterError
+from mesh_cli.core.layout import PARSED_MANIFEST
 from mesh_cli.core.options import BuildOptions
 from mesh_cli.warehouse.dialects import DIALECTS, grant_order, script
 from mesh_cli.warehouse.model import Grant, WarehouseModel, compile_model
@@ -194,7 +195,8 @@ class WarehouseOps:
 
         every = sorted(on)   # only the fresh domain's relations are granted: the others give their roles
         return GrantingGuards(guards, on, lambda fresh: compile_model(
-            every, {d: fresh.get(d) for d in every}, self.policy.allowed_consumers), self.interface)
+            every, {d: fresh.get(d) for d in every}, self.policy.allowed_consumers), self.interface,
+            lambda d: self.context.layout.check / d / PARSED_MANIFEST)
 
 
 def _why(model: WarehouseModel, g: Grant, expected: bool) -> str:

@@ -23,7 +23,7 @@ from mesh_cli.core.errors import (AccessViolationError, AmbiguousRefError, Cycle
                              UnknownModelError)
 from mesh_cli.governance.findings import CheckReport, Finding
 from mesh_cli.governance.policy import Policy
-from mesh_cli.core.layout import STATE_ENV
+from mesh_cli.core.layout import PARSED_MANIFEST, STATE_ENV
 from mesh_cli.state.interface import load_interface, publish
 from mesh_cli.project.links import CrossRef, Links
 from mesh_cli.governance.policies import check_manifest
@@ -197,7 +197,7 @@ def _parse_plan(ctx: MeshContext, domain: Domain, storages: Storages, options: B
         domain=domain.name, project_dir=domain.path, target_dir=domain.target_dir,
         dbt=DbtCall(project_dir=domain.path, profiles_dir=storage.profiles_dir, profile=storage.profile,
                     target=options.target or ctx.config.target, steps=(*(("deps",) if domain.needs_deps else ()), "parse"),
-                    manifest_out=state / domain.name / "parsed.json"),
+                    manifest_out=state / domain.name / PARSED_MANIFEST),
         env={**storages.env(domain.name, upstreams, frozenset(upstreams)), STATE_ENV: str(state)},
         packages=Packages.of(domain), upstreams=tuple(upstreams), publish_to=state)
 

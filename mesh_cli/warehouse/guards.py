@@ -12,6 +12,7 @@ copies and views kept as inplace.py says."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from mesh_cli.core.errors import MeshError, StagingSchemaMissingError, WarehouseStatementError
@@ -30,8 +31,10 @@ class GrantingGuards:
     reads a domain's last good interface."""
 
     def __init__(self, inner: Guards, domains: set[str], model_of: Callable[[Interfaces], WarehouseModel],
-                 published: Callable[[str], Optional[dict[str, Any]]]) -> None:
+                 published: Callable[[str], Optional[dict[str, Any]]],
+                 parsed: Callable[[str], Optional[Path]] = lambda domain: None) -> None:
         self.inner, self.domains, self.model_of, self.published = inner, domains, model_of, published
+        self.parsed = parsed   # the manifest of the check's parse of a domain (its staging names kept)
         self.notes: list[str] = []                 # warnings for the build's report
         self._working: dict[str, list[str]] = {}   # domain -> its staging and old schemas, while it builds
         # domain -> other schemas' views over what it builds in place, and its public tables copied there
@@ -52,7 +55,8 @@ class GrantingGuards:
                     raise StagingSchemaMissingError(domain, missing, postgres.server())
                 postgres.run(conn, swap.clear(conn, working))   # what a killed build left
                 postgres.run(conn, swap.prepare(conn, domain, interface, partial=bool(plan.dbt.select)))
-                elsewhere = swap.elsewhere(plan.target_dir, domain)
+                elsewhere = swap.elsewhere([p for p in (self.parsed(domain), plan.target_dir / "manifest.json")
+                                            if p is not None], domain)
                 if elsewhere:
                     kept = inplace.tables(conn, [r for r in model.relations if r.schema in elsewhere])
                     self._in_place[domain] = (inplace.dependents(conn, elsewhere), kept)

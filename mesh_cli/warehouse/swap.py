@@ -117,12 +117,14 @@ def moves(conn: Any, domain: str, made: Iterable[tuple[str, str]]) -> list[State
     return out
 
 
-def elsewhere(target_dir: Path, domain: str) -> set[str]:
-    """The schemas outside its staging ones where `domain`'s relations are placed, per the manifest
-    of its last parse (the check's, just before the build): where dbt will replace them in place."""
-    path = target_dir / "manifest.json"
-    if not path.is_file():
+def elsewhere(manifests: Iterable[Path], domain: str) -> set[str]:
+    """The schemas outside its staging ones where `domain`'s relations are placed, per the newest of
+    `manifests` (the check's parse just before the build, else the last build's): where dbt will
+    replace them in place."""
+    found = [p for p in manifests if p.is_file()]
+    if not found:
         return set()
+    path = max(found, key=lambda p: p.stat().st_mtime)
     try:
         nodes = json.loads(path.read_text(encoding="utf-8")).get("nodes") or {}
     except (OSError, ValueError):
