@@ -18,6 +18,7 @@ ROOT_ENV = "MESH_ROOT"              # the mesh a dbt process belongs to
 DOMAIN_ENV = "MESH_DOMAIN"          # the domain it runs
 UPSTREAMS_ENV = "MESH_UPSTREAMS"    # the domains whose public nodes the plugin injects
 STATE_ENV = "MESH_STATE_DIR"        # `mesh check` parses into a state of its own
+WORKER_STANDBY_ENV = "MESH_WORKER_STANDBY"   # a worker started early that imports dbt only when adopted
 PARSED_MANIFEST = "parsed.json"     # in .mesh/check/<domain>/: the check's parse as dbt named things
 PATH_ENV = "MESH_DUCKDB_PATH"       # the DuckDB file the domain writes
 ATTACH_ENV = "MESH_DUCKDB_ATTACH"   # its upstreams' files, attached read-only

@@ -2,7 +2,7 @@
 
 Importing dbt takes a worker longer than anything mesh does before its first job, and mesh's own
 imports come before the pool exists: a worker started by the command's entry point has imported
-dbt that much sooner. Standard library only, so that starting one costs nothing mesh has not paid.
+dbt that much sooner. Standard library only (and mesh's layout constants), so that starting one costs nothing mesh has not paid.
 The pool adopts these before it starts any process of its own; one nobody adopts ends with mesh
 (its input closes).
 
@@ -16,10 +16,12 @@ import subprocess
 import sys
 from typing import Optional
 
+from mesh_cli.core.layout import WORKER_STANDBY_ENV   # standard library only, like this module
+
 _EARLY: list["subprocess.Popen[str]"] = []
 
 
-STANDBY_ENV = "MESH_WORKER_STANDBY"
+STANDBY_ENV = WORKER_STANDBY_ENV
 
 
 def spawn(standby: bool = False) -> "subprocess.Popen[str]":
