@@ -29,6 +29,7 @@ from mesh_cli.state.records import DomainStatus
 from mesh_cli.state.records import status as history_status
 from mesh_cli.state.fingerprint import domain_files_hash
 from mesh_cli.state.interface import load_interface
+from mesh_cli.state import noop_memo
 from mesh_cli.project.links import Links, link
 from mesh_cli.project.selection import Selection, dbt_selector, parse_words, resolve
 from mesh_cli.state.lock import BuildLock
@@ -254,6 +255,12 @@ class Mesh(Discovery, WarehouseOps):
             lineage.finish(result.success)
             result.warnings[:0] = lineage.problems
         return result
+
+    def remember_noop(self, output: str) -> bool:
+        """Keep what this `--changed` no-op read and printed, so that the entry point can answer the
+        same command again without loading the mesh. Not for a mesh with external domains: their
+        state may come from a location that is not a file here."""
+        return not self.external and not self.notes and noop_memo.record(self.root, output)
 
     def dry_run(self, options: BuildOptions) -> list[DomainPlan]:
         """What `mesh build` would run, with `--changed` narrowed to what is stale now; runs nothing."""

@@ -134,8 +134,10 @@ def _build(mesh: Mesh, options: BuildOptions, skip_checks: bool, fmt: str,
         click.secho("Warning: --skip-checks: access, contract and governance checks were NOT run", fg="yellow", err=True)
     shown = reporter(fmt, log_format)
     result = mesh.run_build(options, skip_checks, shown, mesh.lineage_emitter(lineage, url))
-    if result is None:
-        return   # --changed, and nothing changed
+    if result is None:   # --changed, and nothing changed
+        if not skip_checks and shown.noop_text() is not None:   # said the same way every time
+            mesh.remember_noop(shown.noop_text())
+        return
     for problem in result.warnings:
         click.secho(f"Warning: {problem}", fg="yellow", err=True)
     shown.summary(result)

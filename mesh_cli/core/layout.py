@@ -92,6 +92,11 @@ class Layout:
         return self.base / "history.sqlite"
 
     @property
+    def noop_memo(self) -> Path:
+        """The last `mesh build --changed` that found nothing to build: what it read, what it said."""
+        return self.base / "noop.json"
+
+    @property
     def run_results(self) -> Path:
         """The last `mesh build`'s results, which `mesh retry` reads."""
         return self.base / "run_results.json"

@@ -26,6 +26,9 @@ class Reporter:
     """Every moment of a build the user sees; each format shows them its own way."""
 
     def changed(self, stale: dict[str, str]) -> None: ...
+    def noop_text(self) -> Optional[str]:
+        """What `changed({})` printed, when it is the same every time (the no-op memo replays it)."""
+        return None
     def checked(self, report: CheckReport) -> None: ...
     def plan(self, domains: list[str], workers: int) -> None: ...
     def start(self, domain: str) -> None: ...
@@ -37,9 +40,12 @@ class Reporter:
 class TextReporter(Reporter):
     def changed(self, stale: dict[str, str]) -> None:
         if not stale:
-            click.echo("Nothing to build: every selected domain is up to date.")
+            click.echo(self.noop_text(), nl=False)
         for name, why in stale.items():
             click.echo(f"Changed: {name} ({why})")
+
+    def noop_text(self) -> Optional[str]:
+        return "Nothing to build: every selected domain is up to date.\n"
 
     def checked(self, report: CheckReport) -> None:
         click.echo(render.check_summary(report))
@@ -149,7 +155,10 @@ class Quiet(Reporter):
 
     def changed(self, stale: dict[str, str]) -> None:
         if not stale:
-            self.summary(BuildResult([], 0.0))
+            click.echo(self.noop_text(), nl=False)
+
+    def noop_text(self) -> Optional[str]:
+        return json.dumps(BuildResult([], 0.0).to_dict(), indent=2) + "\n"
 
     def summary(self, result: BuildResult) -> None:
         click.echo(json.dumps(result.to_dict(), indent=2))
