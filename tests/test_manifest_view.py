@@ -13,7 +13,8 @@ from conftest import copy_fixture, mesh_cli
 from mesh_cli.app import Mesh
 from mesh_cli.core.errors import UnsupportedManifestError
 from mesh_cli.state.interface import extract_interface
-from mesh_cli.state.manifest import REFABLE, Constraint, Manifest
+from mesh_cli.state.manifest import Manifest
+from mesh_cli.state.nodes import REFABLE, Constraint
 
 V12 = "https://schemas.getdbt.com/dbt/manifest/v12.json"
 SUPPORTED = ("this mesh does not support (it reads v12, written by dbt-core 1.10 and 1.11); rebuild the domain "

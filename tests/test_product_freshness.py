@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import edit, mesh_cli
 from mesh_cli.state import records
-from mesh_cli.catalog.products import LastBuild
+from mesh_cli.catalog.freshness import LastBuild
 from mesh_cli.app import BuildOptions, Mesh
 from mesh_cli.catalog.site import render
 from mesh_cli.catalog.site.data import collect

@@ -2,33 +2,27 @@
 
 Model-level edges come from every domain's manifest (`depends_on`); a consumer's injected node id
 (`model.orders.fct_orders.v1`) is the producer's real node id, so the domains join on it. Column
-lineage parses the models' `compiled_code` with sqlglot, against a schema built from the
-manifests' columns (or, for a model without declared columns, from its own SQL)."""
+lineage follows what each model's `compiled_code` says about its columns (catalog/sql_columns.py,
+with sqlglot) from node to node."""
 from __future__ import annotations
 
-import csv
 import difflib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 import networkx as nx
-import sqlglot
-from sqlglot import exp
 from sqlglot.errors import SqlglotError
-from sqlglot.lineage import lineage as sqlglot_lineage
-from sqlglot.optimizer.qualify import qualify
 
-from mesh_cli.catalog.products import DomainManifest, load_manifests, model_key
-from mesh_cli.contracts.columns import columns_read
+from mesh_cli.catalog.manifests import DomainManifest, load_manifests, model_key
+from mesh_cli.catalog.sql_columns import Relation, SqlColumns, relation
 from mesh_cli.core.errors import LineageUnavailableError, UnknownColumnError, UnknownNodeError
-from mesh_cli.state.manifest import Node
+from mesh_cli.state.nodes import Node
 
 if TYPE_CHECKING:
     from mesh_cli.project.context import MeshContext
 
 _KINDS = ("model", "seed", "snapshot", "source")
-Relation = tuple[str, str, str]  # (database, schema, identifier), lower case
 
 
 @dataclass
@@ -61,10 +55,6 @@ class Lineage:
         }
 
 
-def _relation(node: Node) -> Relation:
-    return (str(node.database or "").lower(), str(node.schema or "").lower(), node.identifier.lower())
-
-
 class MeshLineage:
     """Every model, seed, snapshot and source of the mesh, from the manifests, as one graph."""
 
@@ -75,10 +65,6 @@ class MeshLineage:
         self.views: dict[str, Node] = {}               # key -> its node in the manifest view
         self.nodes: dict[str, Mapping[str, Any]] = {}  # key -> the node as dbt wrote it, for dbt_selector()
         self.relations: dict[Relation, str] = {}
-        # Worked out on demand and kept: a walk asks for the same model's columns many times.
-        self._outputs: dict[str, list[str]] = {}
-        self._sources: dict[str, dict[str, set[tuple[str, str]]]] = {}
-        self._trees: dict[str, exp.Query] = {}
         self._dialects: dict[str, str] = {}            # key -> the SQL dialect of its domain's warehouse
         # Real nodes first, so an injected copy in a consumer's manifest never hides its producer's.
         for dm in manifests.values():
@@ -94,6 +80,7 @@ class MeshLineage:
                                 continue
                             self._add(model_key(parent), injected, None)
                         self.graph.add_edge(model_key(parent), node.key)
+        self.sql = SqlColumns(ctx, self.graph, self.views, self.relations, self._dialects)
 
     @staticmethod
     def _own(dm: DomainManifest) -> Iterable[Node]:
@@ -112,7 +99,7 @@ class MeshLineage:
         self.graph.add_node(key, domain=node.package, name=node.name, kind=node.resource_type,
                             version=node.version_text, access=node.declared_access,
                             built=dm is not None and dm.source == "build")
-        self.relations.setdefault(_relation(node), key)
+        self.relations.setdefault(relation(node), key)
 
     # --- naming ----------------------------------------------------------------------------
 
@@ -160,98 +147,12 @@ class MeshLineage:
 
     # --- column lineage --------------------------------------------------------------------
 
-    def columns(self, key: str) -> list[str]:
-        """The columns a node outputs: from its SQL when compiled, else declared, else a seed's header."""
-        return list(self._outputs.get(key) or self._output_columns(key))
-
-    def _output_columns(self, key: str) -> list[str]:
-        if key in self._outputs:
-            return self._outputs[key]
-        self._outputs[key] = []  # a guard against cycles while the parents are worked out
-        node = self.views[key]
-        columns = [c.name.lower() for c in node.columns]
-        if node.compiled_code:
-            try:
-                columns = [s.alias_or_name.lower() for s in self._qualified(key).selects] or columns
-            except SqlglotError:
-                pass
-        elif not columns and node.resource_type == "seed":
-            columns = self._seed_header(node)
-        self._outputs[key] = columns
-        return columns
-
-    def _seed_header(self, node: Node) -> list[str]:
-        domain = self.ctx.domains.get(node.package)
-        path = domain.path / (node.original_file_path or "") if domain else None
-        if path is None or not path.is_file():
-            return []
-        with path.open(newline="", encoding="utf-8") as handle:
-            return [c.strip().lower() for c in next(csv.reader(handle), [])]
-
-    def dialect(self, key: str) -> str:
-        """The dialect `key`'s SQL was compiled in: its domain's adapter (DuckDB when unknown)."""
-        return self._dialects.get(key, "duckdb")
-
-    def _schema(self, key: str) -> dict[str, Any]:
-        """What the SQL of `key` reads: its parents' relations and their columns, for sqlglot."""
-        schema: dict[str, Any] = {}
-        for parent in self.graph.predecessors(key):
-            db, sch, table = _relation(self.views[parent])
-            types = {c.name.lower(): _type(c.data_type, self.dialect(key)) for c in self.views[parent].columns}
-            cols = {c: types.get(c, "UNKNOWN") for c in self._output_columns(parent)}
-            if cols:
-                schema.setdefault(db, {}).setdefault(sch, {})[table] = cols
-        return schema
-
-    def _qualified(self, key: str) -> exp.Query:
-        if key not in self._trees:
-            dialect = self.dialect(key)
-            tree = sqlglot.parse_one(self.views[key].compiled_code or "", dialect=dialect)
-            self._trees[key] = qualify(tree, dialect=dialect, schema=self._schema(key),
-                                       validate_qualify_columns=False, identify=False)
-        return self._trees[key]
-
-    def _compiled(self, key: str) -> Optional[str]:
-        """The node's compiled SQL; None for a node never compiled (or not in the mesh)."""
-        node = self.views.get(key)
-        return node.compiled_code if node is not None else None
-
-    def column_sources(self, key: str) -> dict[str, set[tuple[str, str]]]:
-        """For each output column of `key`, the (node, column) pairs of its parents it is computed from."""
-        if key in self._sources:
-            return self._sources[key]
-        if not self._compiled(key):
-            raise LineageUnavailableError(key, "its manifest has no compiled SQL (never built, or not a model)")
-        try:
-            outputs = sqlglot_lineage(None, self._qualified(key).copy(), schema=self._schema(key),
-                                      dialect=self.dialect(key))
-        except SqlglotError as exc:
-            raise LineageUnavailableError(key, f"sqlglot could not analyse its SQL ({exc})") from exc
-        found: dict[str, set[tuple[str, str]]] = {}
-        for column, root in outputs.items():
-            found[column.lower()] = {
-                (self.relations.get(_table(leaf.expression), ".".join(_table(leaf.expression))),
-                 leaf.name.split(".")[-1].lower())
-                for leaf in root.walk() if not leaf.downstream and isinstance(leaf.expression, exp.Table)
-            }
-        self._sources[key] = found
-        return found
-
-    def reads(self, consumer: str, producer: str, column: str) -> Optional[bool]:
-        """Whether the SQL of `consumer` reads `column` of `producer` anywhere (select, join, filter);
-        None when that cannot be told."""
-        parents = [p for p in self.graph.predecessors(consumer) if self.views[p].relation_name]
-        schema = {self.views[p].relation_name: {c: "unknown" for c in self._output_columns(p)} for p in parents}
-        read = columns_read(self._compiled(consumer) or "", self.views[producer].relation_name or "",
-                            self._output_columns(producer), schema, self.dialect(consumer))
-        return None if read is None else column in {c.lower() for c in read}
-
     def column_lineage(self, name: str, column: str, direction: str = "both",
                        depth: Optional[int] = None) -> Lineage:
         roots = self.resolve(name)
         column = column.lower()
         for key in roots:
-            known = self.columns(key)
+            known = self.sql.columns(key)
             if column not in known:
                 node = self.views[key]
                 domain = self.ctx.domains.get(node.package)
@@ -272,10 +173,10 @@ class MeshLineage:
         queue, seen = deque([(key, column, 0)]), {(key, column)}
         while queue:
             node, col, hops = queue.popleft()
-            if (depth is not None and hops >= depth) or not self._compiled(node):
+            if (depth is not None and hops >= depth) or not self.sql.compiled(node):
                 continue
             try:
-                sources = self.column_sources(node).get(col, set())
+                sources = self.sql.column_sources(node).get(col, set())
             except LineageUnavailableError as exc:
                 result.unresolved[node] = exc.why
                 continue
@@ -292,13 +193,13 @@ class MeshLineage:
             if depth is not None and hops >= depth:
                 continue
             for child in sorted(self.graph.successors(node)):
-                if not self._compiled(child):
+                if not self.sql.compiled(child):
                     if self.views[child].resource_type == "model":
                         result.unresolved[child] = "its manifest has no compiled SQL (never built)"
                     continue
                 try:
-                    into = sorted(c for c, srcs in self.column_sources(child).items() if (node, col) in srcs)
-                    reads = self.reads(child, node, col) if not into else True
+                    into = sorted(c for c, srcs in self.sql.column_sources(child).items() if (node, col) in srcs)
+                    reads = self.sql.reads(child, node, col) if not into else True
                 except (LineageUnavailableError, SqlglotError) as exc:
                     result.unresolved[child] = getattr(exc, "why", str(exc))
                     continue
@@ -313,20 +214,6 @@ class MeshLineage:
                     # Read in a join or filter only: the consumer depends on it without passing it on.
                     result.add_edge(f"{node}.{col}", self._describe(result, child))
                     result.nodes[child]["reads_only"] = True
-
-
-def _table(table: exp.Table) -> Relation:
-    return (table.catalog.lower(), table.db.lower(), table.name.lower())
-
-
-def _type(data_type: Optional[str], dialect: str) -> str:
-    if not data_type:
-        return "UNKNOWN"
-    try:
-        exp.DataType.build(data_type, dialect=dialect)
-    except (SqlglotError, ValueError):
-        return "UNKNOWN"
-    return data_type
 
 
 def lineage(ctx: "MeshContext", name: str, direction: str = "both", depth: Optional[int] = None,

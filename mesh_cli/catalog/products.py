@@ -1,26 +1,25 @@
 """The catalog of data products (public models) across the mesh.
 
-The data model below is shared by `mesh catalog`, `mesh show`, `mesh lineage` and the docs site:
-change a field here and every reader follows. Everything is read from each domain's dbt manifest
-of its last good build (`.mesh/state/<domain>/manifest.json`), through the manifest view (as JSON),
-and each product's last build from the build history (when dbt last built its node): no dbt import here."""
+The data model below (with LastBuild, from catalog/freshness.py) is shared by `mesh catalog`,
+`mesh show`, `mesh lineage` and the docs site: change a field here and every reader follows.
+Everything is read from each domain's dbt manifest of its last good build (catalog/manifests.py),
+through the manifest view (as JSON), and each product's last build from the build history (when
+dbt last built its node): no dbt import here."""
 from __future__ import annotations
 
 import difflib
-import json
-import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from mesh_cli.catalog.freshness import LastBuild, external_build, last_build
+from mesh_cli.catalog.manifests import DomainManifest, load_manifests
 from mesh_cli.core.config import Owner
 from mesh_cli.core.errors import UnknownDomainError, UnknownProductError
 from mesh_cli.core.layout import Layout
-from mesh_cli.core.status import DomainStatus
 from mesh_cli.state.records import last_node_success
-from mesh_cli.state.manifest import DataTest, Group, Manifest, Node
-from mesh_cli.contracts.sla import Sla, node_sla
+from mesh_cli.state.nodes import DataTest, Group, Node
+from mesh_cli.contracts.sla import node_sla
 from mesh_cli.core.yamlfile import read_yaml
 
 if TYPE_CHECKING:
@@ -59,19 +58,6 @@ class ProductVersion:
     contract: Optional[dict[str, Any]] = None       # a summary of the published contract, when there is one
 
 
-NEVER_BUILT = "never built"
-
-
-@dataclass
-class LastBuild:
-    # success, error, skipped: its domain in the last `mesh build`; "never built" when the build
-    # history holds no successful build of the product
-    status: str
-    at: Optional[str] = None      # ISO timestamp (UTC) of the product's last successful build
-    age_seconds: Optional[float] = None
-    fresh: Optional[bool] = None  # against the declared SLA; None when no SLA is declared
-
-
 @dataclass
 class Product:
     domain: str
@@ -98,49 +84,6 @@ class Product:
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, **asdict(self)}
-
-
-# --- reading the manifests --------------------------------------------------------------------
-
-@dataclass
-class DomainManifest:
-    """The dbt manifest a domain's data products are read from, and which state it came from."""
-
-    domain: str
-    manifest: Manifest
-    source: str            # "build" (.mesh/state) or "check" (.mesh/check, parsed but never built)
-    path: Path
-
-
-MISSING_HINT = "run `mesh build` or `mesh check` first"
-
-
-def load_manifests(ctx: "MeshContext", newest: bool = False) -> tuple[dict[str, DomainManifest], list[str]]:
-    """Each domain's manifest of its last good build, else of its last check; and the domains with neither.
-    With `newest`, whichever of the two was written last (selection wants the current code's models)."""
-    found: dict[str, DomainManifest] = {}
-    missing: list[str] = []
-    for name in sorted(ctx.domains):
-        places = [("build", ctx.layout.domain_state(name) / "manifest.json"),
-                  ("check", ctx.layout.domain_state(name, check=True) / "manifest.json")]
-        if newest:
-            places.sort(key=lambda p: p[1].stat().st_mtime if p[1].is_file() else 0.0, reverse=True)
-        for source, path in places:
-            if path.is_file():
-                found[name] = DomainManifest(name, Manifest.load(path), source, path)
-                break
-        else:
-            missing.append(name)
-    for name in sorted(ctx.external):   # other repositories' domains, from their published manifest
-        path = ctx.layout.external / name / "manifest.json"
-        if path.is_file():
-            found[name] = DomainManifest(name, Manifest.load(path), "external", path)
-    return found, missing
-
-
-def model_key(unique_id: str) -> str:
-    """`model.orders.fct_orders.v1` -> `orders.fct_orders.v1`: a node's name across the mesh."""
-    return unique_id.split(".", 1)[1]
 
 
 # --- building products -------------------------------------------------------------------------
@@ -191,24 +134,6 @@ def contract_summary(root: Path, relative: str) -> dict[str, Any]:
     return {"path": relative, **facts, "objects": len(schema), "properties": properties}
 
 
-def _last_build(ctx: "MeshContext", domain: str, source: str, sla: Optional[Sla], built: Optional[datetime]) -> Optional[LastBuild]:
-    """`built`: when the product's node last built successfully, from the build history. A build of
-    other models of its domain publishes the domain's manifest again, but does not make it fresher."""
-    run = ctx.layout.run_results
-    status = None
-    if run.is_file():
-        results = json.loads(run.read_text(encoding="utf-8")).get("domains") or []
-        status = next((r.get("status") for r in results if r.get("domain") == domain), None)
-    if source != "build":
-        return LastBuild(status) if status else None
-    limit = None if sla is None or sla.freshness is None else sla.freshness.total_seconds()
-    if built is None:
-        return LastBuild(NEVER_BUILT, fresh=None if limit is None else False)
-    age = max(0.0, time.time() - built.timestamp())
-    return LastBuild(status or DomainStatus.SUCCESS.value, built.astimezone(timezone.utc).isoformat(timespec="seconds"),
-                     round(age, 1), None if limit is None else age <= limit)
-
-
 def _public_models(dm: DomainManifest) -> list[Node]:
     return [n for n in dm.manifest.own(dm.domain) if n.is_public]
 
@@ -243,24 +168,13 @@ def _build_products(ctx: "MeshContext", manifests: dict[str, DomainManifest]) ->
                 versions=[_product_version(ctx.root, domain, n, on_model, manifests) for n in group],
                 tests=sorted(t.unique_id for t in on_model),
                 sla_freshness=sla.freshness_text if sla else None,
-                last_build=_last_build(ctx, domain, dm.source, sla, built.get(head.unique_id)) if external is None
-                else _external_build(external.state.get("built_at"), sla),
+                last_build=last_build(ctx, domain, dm.source, sla, built.get(head.unique_id)) if external is None
+                else external_build(external.state.get("built_at"), sla),
                 original_file_path=(str(path.relative_to(ctx.root)) if path.is_relative_to(ctx.root) else str(path))
                 if external is None else f"{domain}:{head.original_file_path}",
                 source=dm.source, location=None if external is None else external.location,
             ))
     return sorted(products, key=lambda p: p.key)
-
-
-def _external_build(built_at: Optional[str], sla: Optional[Sla]) -> LastBuild:
-    """An external product's last build: when its published build ran (its state says)."""
-    if not built_at:
-        return LastBuild("external")
-    at = datetime.fromisoformat(built_at.replace("Z", "+00:00"))
-    age = max(0.0, time.time() - at.timestamp())
-    limit = None if sla is None or sla.freshness is None else sla.freshness.total_seconds()
-    return LastBuild("external", at.astimezone(timezone.utc).isoformat(timespec="seconds"), round(age, 1),
-                     None if limit is None else age <= limit)
 
 
 def _product_version(root: Path, domain: str, node: Node, tests: list[DataTest],

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 from mesh_cli.contracts.sla import node_sla
-from mesh_cli.state.manifest import REQUIRED, UNIQUE, DataTest, Group, Manifest, Node, as_manifest
+from mesh_cli.state.manifest import Manifest, as_manifest
+from mesh_cli.state.nodes import REQUIRED, UNIQUE, DataTest, Group, Node
 
 
 @dataclass

@@ -11,7 +11,8 @@ from typing import Any, Optional, Union
 
 from mesh_cli.governance.findings import Finding
 from mesh_cli.governance.policy import Policy
-from mesh_cli.state.manifest import REQUIRED, UNIQUE, Column, DataTest, Manifest, Node, as_manifest
+from mesh_cli.state.manifest import Manifest, as_manifest
+from mesh_cli.state.nodes import REQUIRED, UNIQUE, Column, DataTest, Node
 
 # Rules about what a model's YAML declares point at the YAML; the others at the model's SQL.
 _SQL_RULES = {"pii.exposed", "naming.layer"}

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from mesh_cli.core.layout import Layout, state_root
-# node_access lives with the manifest view; it stays importable from here, where interfaces were read.
-from mesh_cli.state.manifest import REFABLE, Manifest, as_manifest, node_access  # noqa: F401
+from mesh_cli.state.manifest import Manifest, as_manifest
+# node_access lives with the node records; it stays importable from here, where interfaces were read.
+from mesh_cli.state.nodes import REFABLE, node_access  # noqa: F401
 from mesh_cli.state.staging import replace_together
 
 
