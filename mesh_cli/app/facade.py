@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Protocol
 
 from mesh_cli.governance.access import check_refs
+from mesh_cli.app.changes import ChangeTracking
 from mesh_cli.app.discovery import Discovery
 from mesh_cli.app.warehouse import WarehouseOps
 from mesh_cli.app.federation import external_storage, missing_storage, resolve_externals
@@ -23,13 +24,8 @@ from mesh_cli.core.errors import CancelledError, ChecksFailedError, MeshError, N
 from mesh_cli.governance.findings import CheckReport
 from mesh_cli.governance.policy import Policy
 from mesh_cli.project.graph import MeshGraph
-from mesh_cli.state.changes import current_fingerprint, staleness
 from mesh_cli.state.history import record_safely
-from mesh_cli.state.records import DomainStatus
-from mesh_cli.state.records import status as history_status
-from mesh_cli.state.fingerprint import domain_files_hash
 from mesh_cli.state.interface import load_interface
-from mesh_cli.state import noop_memo
 from mesh_cli.project.links import Links, link
 from mesh_cli.project.selection import Selection, dbt_selector, parse_words, resolve
 from mesh_cli.state.lock import BuildLock
@@ -55,7 +51,7 @@ if TYPE_CHECKING:
     from mesh_cli.state.remote import ExternalState
 
 
-class Mesh(Discovery, WarehouseOps):
+class Mesh(ChangeTracking, Discovery, WarehouseOps):
     """A mesh loaded once: its domains, links and storage; every command starts here."""
 
     def __init__(self, root: Path, config: MeshConfig, domains: list[Domain],
@@ -256,12 +252,6 @@ class Mesh(Discovery, WarehouseOps):
             result.warnings[:0] = lineage.problems
         return result
 
-    def remember_noop(self, output: str) -> bool:
-        """Keep what this `--changed` no-op read and printed, so that the entry point can answer the
-        same command again without loading the mesh. Not for a mesh with external domains: their
-        state may come from a location that is not a file here."""
-        return not self.external and not self.notes and noop_memo.record(self.root, output)
-
     def dry_run(self, options: BuildOptions) -> list[DomainPlan]:
         """What `mesh build` would run, with `--changed` narrowed to what is stale now; runs nothing."""
         if options.changed:
@@ -306,33 +296,3 @@ class Mesh(Discovery, WarehouseOps):
         finally:
             self._release()
         return result
-
-    # --- what changed, what to retry ---------------------------------------------------------------
-
-    def files_hash(self, domain: str, options: BuildOptions = BuildOptions()) -> str:
-        key = (domain, options.profiles_dir, options.target)
-        if key not in self._files:   # hashed once per command: --changed and the plan both ask
-            self._files[key] = domain_files_hash(self.domains[domain], self.storage(domain, options).profiles_dir)
-        return self._files[key]
-
-    def staleness(self, options: BuildOptions, names: Optional[list[str]] = None) -> dict[str, Optional[str]]:
-        """For each selected domain (in build order), why it needs a build now, None when up to date."""
-        chosen = names if names is not None else self.graph.select(options.select, options.exclude)
-        now = {n: current_fingerprint(self.files_hash(n, options), self.interface(n),
-                                      {u: self.interface(u) for u in self.graph.upstreams(n)}) for n in chosen}
-        return staleness(self.root, now)
-
-    def stale(self, options: BuildOptions) -> dict[str, str]:
-        """The selected domains that need a build now, and why (files or upstream interfaces changed)."""
-        return {name: why for name, why in self.staleness(options).items() if why is not None}
-
-    def status(self, options: BuildOptions) -> list[DomainStatus]:
-        """`mesh status`: each selected domain's last successful build and whether it is stale."""
-        return history_status(self.root, self.staleness(options))
-
-    def retry_options(self, options: BuildOptions) -> Optional[BuildOptions]:
-        """The last build's options, narrowed to the domains that failed, were skipped or were
-        cancelled; None when it succeeded. `options` overrides what it sets."""
-        from mesh_cli.app.planner import retry_options
-
-        return retry_options(self.context.layout.run_results, options)
