@@ -110,12 +110,12 @@ def replay(root: Path, env: dict[str, str] = {"MESH_X": "1"}, *extra: str) -> ob
 
 def test_replayed_while_nothing_changed(watched: Path) -> None:
     assert replay(watched) == "said\n"
-    assert replay(watched, {"MESH_X": "1", "TERM": "other"}) == "said\n"   # not a variable mesh reads
+    assert replay(watched, {"MESH_X": "1", "OLDPWD": "/elsewhere", "SHLVL": "3"}) == "said\n"   # a shell's own
 
 
 @pytest.mark.parametrize("change", [
     "edit", "touch", "add beside", "add in listed", "create looked for", "remove", "variable",
-    "dbt variable", "option", "corrupt memo", None,
+    "dbt variable", "any variable", "option", "corrupt memo", None,
 ])
 def test_not_replayed_after(watched: Path, change: Optional[str]) -> None:
     env = {"MESH_X": "1"}
@@ -136,6 +136,8 @@ def test_not_replayed_after(watched: Path, change: Optional[str]) -> None:
         env = {"MESH_X": "2"}
     elif change == "dbt variable":
         env = {"MESH_X": "1", "DBT_PROFILES_DIR": "/elsewhere"}
+    elif change == "any variable":
+        env = {"MESH_X": "1", "WAREHOUSE_PATH": "/other.duckdb"}   # a profile may read it with env_var()
     elif change == "option":
         extra = ("--select", "ops")
     # As if the clock had gone back since: what catches each change is its stat(), not its time.

@@ -28,17 +28,16 @@ FORMAT = 1
 # An entry changed later than this before the watched run started is never trusted: an edit in the
 # same tick of the filesystem's clock would leave its times as they were. FAT's tick is 2 s.
 _SAFE_NS = 2_000_000_000
-# What a no-op's answer can depend on beyond its files: mesh's and dbt's variables, Python's, HOME
-# (where dbt looks for profiles.yml).
-_ENV_PREFIXES = ("MESH_", "DBT_", "PYTHON")
-_ENV_NAMES = ("HOME",)
+# Every variable counts (a profile may read any with env_var()) except those a shell changes from
+# one command to the next without meaning anything to mesh.
+_ENV_IGNORED = {"_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES"}
 
 _watch: dict[str, Any] = {}
 
 
 def key(argv: Sequence[str], cwd: str, env: dict[str, str], tty: bool) -> dict[str, Any]:
     """Everything besides files that an identical command must share."""
-    chosen = {k: v for k, v in env.items() if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES}
+    chosen = {k: v for k, v in env.items() if k not in _ENV_IGNORED}
     return {"argv": list(argv), "cwd": cwd, "env": dict(sorted(chosen.items())), "tty": tty,
             "python": sys.executable, "mesh": __version__}
 
