@@ -144,8 +144,25 @@ def test_not_replayed_after(watched: Path, change: Optional[str]) -> None:
     memo = watched / ".mesh/noop.json"
     memo.write_text(json.dumps({**json.loads(memo.read_text()), "started_ns": time.time_ns() + 3600 * 10**9}))
     if change == "corrupt memo":
-        memo.write_text('{"format": 1, "key"')
+        memo.write_text('{"format": 2, "key"')
     assert replay(watched, env, *extra) == (None if change else "said\n")
+
+
+def test_the_memo_keeps_no_variable_s_value(tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    (root / ".mesh").mkdir(parents=True)
+    (root / ".mesh/noop.json").write_text("")
+    env = {"MESH_PG_PASSWORD_SALES": "pw-8c1f-secret", "PGPASSWORD": "admin-77e2-secret"}
+    noop_memo.watch(["build", "--changed", "--project-dir", str(root)], "/", env, False)
+    assert noop_memo.record(root, "said\n")
+    written = (root / ".mesh/noop.json").read_text()
+    assert "pw-8c1f-secret" not in written and "admin-77e2-secret" not in written
+    assert "MESH_PG_PASSWORD_SALES" not in written   # not even which variables were set
+    memo = root / ".mesh/noop.json"   # as if run long after its files changed: past the racy guard
+    memo.write_text(json.dumps({**json.loads(memo.read_text()), "started_ns": time.time_ns() + 3600 * 10**9}))
+    argv = ["build", "--changed", "--project-dir", str(root)]
+    assert noop_memo.replay(argv, "/", env, False) == "said\n"
+    assert noop_memo.replay(argv, "/", {**env, "PGPASSWORD": "changed"}, False) is None
 
 
 def test_a_file_changed_too_recently_for_the_filesystem_clock_is_not_trusted(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ way): an edit within the filesystem's timestamp granularity would not show.
 Standard library only: the entry point reads it before any other import."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -24,7 +25,7 @@ from typing import Any, Optional, Sequence
 from mesh_cli import __version__
 from mesh_cli.core.layout import Layout
 
-FORMAT = 1
+FORMAT = 2   # 2: the environment as a digest
 # An entry changed later than this before the watched run started is never trusted: an edit in the
 # same tick of the filesystem's clock would leave its times as they were. FAT's tick is 2 s.
 _SAFE_NS = 2_000_000_000
@@ -36,9 +37,11 @@ _watch: dict[str, Any] = {}
 
 
 def key(argv: Sequence[str], cwd: str, env: dict[str, str], tty: bool) -> dict[str, Any]:
-    """Everything besides files that an identical command must share."""
-    chosen = {k: v for k, v in env.items() if k not in _ENV_IGNORED}
-    return {"argv": list(argv), "cwd": cwd, "env": dict(sorted(chosen.items())), "tty": tty,
+    """Everything besides files that an identical command must share. The environment is kept as a
+    digest only: it holds passwords (MESH_PG_PASSWORD_<DOMAIN>, PGPASSWORD), which mesh never writes."""
+    chosen = sorted((k, v) for k, v in env.items() if k not in _ENV_IGNORED)
+    digest = hashlib.sha256(json.dumps(chosen).encode()).hexdigest()
+    return {"argv": list(argv), "cwd": cwd, "env_sha256": digest, "tty": tty,
             "python": sys.executable, "mesh": __version__}
 
 
