@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 # pytest-xdist runs one test per core (`-n auto`, pyproject.toml), so each test's builds run one
@@ -30,6 +31,13 @@ def copy_fixture(name: str, dest: Path) -> Path:
     root = dest / name
     shutil.copytree(FIXTURES / name, root, ignore=_IGNORE)
     return root
+
+
+def ctrl_c_reaches_it() -> None:
+    """`preexec_fn` of a child a test sends Ctrl-C (SIGINT): a run started in the background by a
+    shell without job control (`nohup pytest &`) inherits SIGINT ignored, and a Python that starts
+    with it ignored never raises KeyboardInterrupt. A terminal's Ctrl-C always reaches mesh."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def edit(root: Path, rel: str, old: str, new: str) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ctrl_c_reaches_it
+
 # dbt renders a model's Jinja when it parses it: this one keeps `dbt parse` busy for up to two
 # minutes, so Ctrl-C surely comes while the check is parsing.
 SLOW_PARSE = """\
@@ -24,7 +26,7 @@ select 1 as x
 def test_ctrl_c_during_the_parses_says_the_check_was_cancelled(basic: Path, command: list[str]) -> None:
     (basic / "domains/core/models/slow_parse.sql").write_text(SLOW_PARSE)
     run = subprocess.Popen([sys.executable, "-m", "mesh_cli", *command, "--project-dir", str(basic)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_it)
     log = basic / ".mesh/logs/check/core.log"
     deadline = time.time() + 60
     while time.time() < deadline and "mesh: dbt parse " not in (log.read_text() if log.is_file() else ""):

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import networkx as nx
 import pytest
 
-from conftest import mesh_cli
+from conftest import ctrl_c_reaches_it, mesh_cli
 from mesh_cli.catalog import site
 from mesh_cli.catalog.products import Column, Consumer, Product, ProductVersion
 from mesh_cli.core.errors import DocsOutputError
@@ -177,7 +177,7 @@ def test_serve_cli_prints_the_url_and_stops_cleanly_on_ctrl_c(built_basic: Path,
     command = [sys.executable, "-m", "mesh_cli", "docs", "serve", "--project-dir", str(built_basic),
                "--out", str(tmp_path / "site"), "--port", "0"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=ctrl_c_reaches_it)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == f"Wrote 6 pages to {tmp_path / 'site'}\n"

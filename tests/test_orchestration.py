@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WORKERS, edit, mesh_cli
+from conftest import WORKERS, ctrl_c_reaches_it, edit, mesh_cli
 from mesh_cli.core.errors import BuildLockedError
 from mesh_cli.state.lock import BuildLock
 from mesh_cli.app import BuildOptions, Mesh
@@ -154,7 +154,7 @@ def test_ctrl_c_cancels_running_domains_and_keeps_their_databases(rebuilt_basic:
     (rebuilt_basic / "domains/core/models/slow.py").write_text(SLOW)
     build = subprocess.Popen([sys.executable, "-m", "mesh_cli", "build", "--skip-checks", "--select", "core+",
                               "--project-dir", str(rebuilt_basic)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_it)
     assert build.stdout is not None
     lines = []
     for line in build.stdout:
