@@ -17,10 +17,13 @@ from mesh_cli.state import noop_memo
 NOTHING = "Nothing to build: every selected domain is up to date.\n"
 SAFE = noop_memo._SAFE_NS / 1e9 + 0.1
 
-# Python imports this in the `mesh` process (PYTHONPATH); at exit it says whether mesh was loaded.
+# Python imports this in every process of the run (PYTHONPATH); at exit, the `mesh` process itself
+# says whether it loaded the mesh. Its workers import it too, and may exit first: they say nothing.
 WATCH = """
 import atexit, os, sys
 def _said():
+    if getattr(getattr(sys.modules["__main__"], "__spec__", None), "name", None) != "mesh_cli.__main__":
+        return
     with open(os.environ["MESH_TEST_LOADED"], "a") as log:
         log.write(("loaded" if "mesh_cli.app" in sys.modules else "memo") + "\\n")
 atexit.register(_said)
@@ -35,7 +38,9 @@ def mesh(tmp_path: Path, *argv: str) -> tuple[subprocess.CompletedProcess, str]:
     log.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "watch"), "MESH_TEST_LOADED": str(log)}
     run = subprocess.run([sys.executable, "-m", "mesh_cli", *argv], capture_output=True, text=True, env=env)
-    return run, log.read_text().splitlines()[0]
+    said = log.read_text().splitlines()
+    assert len(said) == 1, said   # one `mesh` process, one verdict
+    return run, said[0]
 
 
 def test_a_second_no_op_is_answered_from_the_memo_without_loading_the_mesh(rebuilt_basic: Path,
