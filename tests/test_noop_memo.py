@@ -109,6 +109,12 @@ def watched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+def as_if_long_after(memo: Path) -> None:
+    """Move the memo's run an hour ahead: every file it noted is then past the racy guard, so what
+    decides is each one's stat(), not its time."""
+    memo.write_text(json.dumps({**json.loads(memo.read_text()), "started_ns": time.time_ns() + 3600 * 10**9}))
+
+
 def replay(root: Path, env: dict[str, str] = {"MESH_X": "1"}, *extra: str) -> object:
     return noop_memo.replay(["build", "--changed", "--project-dir", str(root), *extra], "/", env, False)
 
@@ -145,11 +151,10 @@ def test_not_replayed_after(watched: Path, change: Optional[str]) -> None:
         env = {"MESH_X": "1", "WAREHOUSE_PATH": "/other.duckdb"}   # a profile may read it with env_var()
     elif change == "option":
         extra = ("--select", "ops")
-    # As if the clock had gone back since: what catches each change is its stat(), not its time.
     memo = watched / ".mesh/noop.json"
-    memo.write_text(json.dumps({**json.loads(memo.read_text()), "started_ns": time.time_ns() + 3600 * 10**9}))
+    as_if_long_after(memo)
     if change == "corrupt memo":
-        memo.write_text('{"format": 2, "key"')
+        memo.write_text(f'{{"format": {noop_memo.FORMAT}, "key"')
     assert replay(watched, env, *extra) == (None if change else "said\n")
 
 
@@ -163,8 +168,7 @@ def test_the_memo_keeps_no_variable_s_value(tmp_path: Path) -> None:
     written = (root / ".mesh/noop.json").read_text()
     assert "pw-8c1f-secret" not in written and "admin-77e2-secret" not in written
     assert "MESH_PG_PASSWORD_SALES" not in written   # not even which variables were set
-    memo = root / ".mesh/noop.json"   # as if run long after its files changed: past the racy guard
-    memo.write_text(json.dumps({**json.loads(memo.read_text()), "started_ns": time.time_ns() + 3600 * 10**9}))
+    as_if_long_after(root / ".mesh/noop.json")
     argv = ["build", "--changed", "--project-dir", str(root)]
     assert noop_memo.replay(argv, "/", env, False) == "said\n"
     assert noop_memo.replay(argv, "/", {**env, "PGPASSWORD": "changed"}, False) is None
