@@ -263,11 +263,26 @@ def serve(requests: TextIO, replies: TextIO) -> None:
         held.close()
 
 
+def share_parsed_jinja() -> bool:
+    """Have every dbt invocation in this process reuse what an earlier one parsed from the same
+    Jinja text: dbt-common's switch for running many invocations in one process (dbt's own test
+    harness turns it on). A domain's parse spends most of its time parsing the macros of dbt and
+    of the adapter, the same text in every domain; the caches are keyed by the text itself, so a
+    macro or a file that differs is parsed anew. Whether dbt-common has the switch."""
+    try:
+        from dbt_common.tests import enable_test_caching
+    except ImportError:   # a dbt-common without it: every parse parses everything, as before
+        return False
+    enable_test_caching()
+    return True
+
+
 if __name__ == "__main__":
     if os.environ.pop(STANDBY_ENV, None) and not sys.stdin.readline():
         sys.exit(0)   # on standby, and the command built nothing: dbt was never imported
     # Imported now, while the orchestrator is still planning, not when the first job arrives.
     import dbt.cli.main  # noqa: F401
 
+    share_parsed_jinja()
     # Replies go to a copy of the original stdout: fd 1 itself is pointed at each job's log.
     serve(sys.stdin, os.fdopen(os.dup(1), "w", encoding="utf-8"))
