@@ -20,6 +20,7 @@ class Worker:
         self.process = process if process is not None else prestart.spawn()
         self.index = index
         self.busy = False
+        self.jobs = 0   # jobs it was given: one that has had none has parsed nothing yet
         self._replies = replies
         self._deciding = False   # the one message under way is a decision: its reply is decide()'s
         self._decisions: "queue.Queue[Optional[dict]]" = queue.Queue()
@@ -63,6 +64,7 @@ class Worker:
     def submit(self, job: dict[str, Any]) -> None:
         assert self.process.stdin is not None
         self.busy = True
+        self.jobs += 1
         self.process.stdin.write(json.dumps(job) + "\n")
         self.process.stdin.flush()
 
@@ -138,9 +140,16 @@ class WorkerPool:
         self.workers.append(worker)
         return worker
 
+    def _free(self) -> list[Worker]:
+        return [w for w in self.workers if not w.busy and w.process.poll() is None]
+
+    def has_room(self) -> bool:
+        """Whether idle() would find a worker."""
+        return bool(self._free()) or len(self._alive()) < self.size
+
     def idle(self, prefer: Optional[Worker] = None) -> Optional[Worker]:
         """An idle worker (`prefer` when it is one), started if none is and the pool has room."""
-        free = [w for w in self.workers if not w.busy and w.process.poll() is None]
+        free = self._free()
         if prefer is not None and prefer in free:
             return prefer
         if free:

@@ -13,6 +13,7 @@ from mesh_cli.core.status import DONE, DomainStatus
 from mesh_cli.project.packages import blamed
 from mesh_cli.execution.plan import DomainPlan, WorkerJob, WorkerReply
 from mesh_cli.execution.pool import Worker, WorkerPool
+from mesh_cli.execution.warmup import parses_from_scratch, warm_up_job
 from mesh_cli.state.staging import DatabaseBuild
 
 
@@ -207,6 +208,7 @@ class _Run:
     pool: WorkerPool
     running: list[_Running] = field(default_factory=list)
     results: dict[str, DomainResult] = field(default_factory=dict)
+    warming: list[Worker] = field(default_factory=list)
 
     def record(self, result: DomainResult) -> None:
         self.results[result.domain] = result
@@ -218,6 +220,7 @@ class _Run:
             rank = {d: i for i, d in enumerate(dispatch_order([p.domain for p in self.pending], busy))}
             for plan in sorted(self.pending, key=lambda p: rank[p.domain]):
                 self._consider(plan)
+            self._warm_up()
             if self.running:
                 done = self.pool.wait(timeout=1.0)
                 if done is None:   # a worker that is gone without a word: its job died with it
@@ -239,8 +242,8 @@ class _Run:
             self.record(DomainResult(plan.domain, DomainStatus.SKIPPED,
                                      message=f"skipped because upstream domain '{blocked[0]}' did not build"))
             return
-        if (len(self.running) >= min(self.workers, self.pool.size) or any(u not in self.results for u in plan.upstreams)
-                or _conflicts(plan, self.running)):
+        if (len(self.running) >= min(self.workers, self.pool.size) or not self.pool.has_room()
+                or any(u not in self.results for u in plan.upstreams) or _conflicts(plan, self.running)):
             return
         self.pending.remove(plan)
         fresh = self.guards.up_to_date(plan) if plan.only_if_stale else None
@@ -256,8 +259,22 @@ class _Run:
         self.running.append(_start(plan, worker, self.work_dir, self.guards.manifest_key(plan)))
         self.on_start(plan.domain)
 
+    def _warm_up(self) -> None:
+        """Domains wait for one that is parsed from scratch: a worker that has parsed nothing yet
+        parses it too instead of idling (execution/warmup.py)."""
+        if not self.pending or len(self.running) >= min(self.workers, self.pool.size) or not self.pool.has_room():
+            return
+        source = next((r.plan for r in self.running if parses_from_scratch(r.plan)), None)
+        worker = self.pool.idle() if source is not None else None
+        if source is not None and worker is not None and worker.jobs == 0:
+            worker.submit(warm_up_job(source, self.work_dir).model_dump(mode="json"))
+            self.warming.append(worker)
+
     def cancel(self) -> None:
         """Ctrl-C: stop every running domain and undo what it wrote; start nothing more."""
+        for worker in self.warming:
+            if worker.busy and all(r.worker is not worker for r in self.running):
+                worker.kill()
         for run in self.running:
             run.worker.kill()
             _discard(run.plan)
