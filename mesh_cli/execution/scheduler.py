@@ -242,8 +242,7 @@ class _Run:
             self.record(DomainResult(plan.domain, DomainStatus.SKIPPED,
                                      message=f"skipped because upstream domain '{blocked[0]}' did not build"))
             return
-        if (len(self.running) >= min(self.workers, self.pool.size) or not self.pool.has_room()
-                or any(u not in self.results for u in plan.upstreams) or _conflicts(plan, self.running)):
+        if self._full() or any(u not in self.results for u in plan.upstreams) or _conflicts(plan, self.running):
             return
         self.pending.remove(plan)
         fresh = self.guards.up_to_date(plan) if plan.only_if_stale else None
@@ -259,10 +258,14 @@ class _Run:
         self.running.append(_start(plan, worker, self.work_dir, self.guards.manifest_key(plan)))
         self.on_start(plan.domain)
 
+    def _full(self) -> bool:
+        """No job can start now: as many run as allowed, or every worker is busy (warming up, say)."""
+        return len(self.running) >= min(self.workers, self.pool.size) or not self.pool.has_room()
+
     def _warm_up(self) -> None:
         """Domains wait for one that is parsed from scratch: a worker that has parsed nothing yet
         parses it too instead of idling (execution/warmup.py)."""
-        if not self.pending or len(self.running) >= min(self.workers, self.pool.size) or not self.pool.has_room():
+        if not self.pending or self._full():
             return
         source = next((r.plan for r in self.running if parses_from_scratch(r.plan)), None)
         worker = self.pool.idle() if source is not None else None
